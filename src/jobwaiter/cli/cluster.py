@@ -1,0 +1,84 @@
+"""``start``, ``stop`` and ``waiters``."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import click
+
+from jobwaiter.cli.common import (
+    cluster_name_option,
+    confirm,
+    json_option,
+    open_cluster,
+    quiet_option,
+    yes_option,
+)
+from jobwaiter.cli.output import TerminalReporter
+from jobwaiter.waiters.registry import available
+
+
+@click.command("start")
+@click.argument("config", type=click.Path(dir_okay=False))
+@cluster_name_option
+@quiet_option
+def start_cmd(config: str, cluster_name: Optional[str], quiet: bool) -> None:
+    """Run the cluster's start commands (nothing if it is already started).
+
+    \b
+    Example:
+      jobwaiter start cluster.yaml
+    """
+    reporter = TerminalReporter(quiet)
+    with open_cluster(config, cluster_name, reporter) as cluster:
+        reporter.phase(f"starting cluster {cluster.name}")
+        for line in cluster.start():
+            reporter.phase(line)
+
+
+@click.command("stop")
+@click.argument("config", type=click.Path(dir_okay=False))
+@cluster_name_option
+@yes_option
+@quiet_option
+def stop_cmd(config: str, cluster_name: Optional[str], yes: bool, quiet: bool) -> None:
+    """Run the cluster's stop commands (nothing if it is already stopped).
+
+    \b
+    Example:
+      jobwaiter stop cluster.yaml -y
+    """
+    reporter = TerminalReporter(quiet)
+    with open_cluster(config, cluster_name, reporter) as cluster:
+        confirm(f"stop cluster {cluster.name!r}", yes)
+        reporter.phase(f"stopping cluster {cluster.name}")
+        for line in cluster.stop():
+            reporter.phase(line)
+
+
+@click.command("waiters")
+@click.argument("config", type=click.Path(dir_okay=False), required=False)
+@cluster_name_option
+@json_option
+def waiters_cmd(config: Optional[str], cluster_name: Optional[str], as_json: bool) -> None:
+    """List the job waiters that --job-waiter can name; with CONFIG, include the waiters of
+    its runtimes.
+
+    \b
+    Examples:
+      jobwaiter waiters
+      jobwaiter waiters cluster.yaml --json
+    """
+    if config:
+        with open_cluster(config, cluster_name, TerminalReporter(True)) as cluster:
+            rows = cluster.waiters()
+    else:
+        rows = available()
+    if as_json:
+        click.echo(json.dumps([{"name": n, "description": d} for n, d in rows], indent=2))
+        return
+    width = max(len(n) for n, _ in rows)
+    for name, desc in rows:
+        click.echo(f"{name.ljust(width)}  {desc}")
+    click.echo("\nA dotted name (package.module.Class) loads your own JobWaiter subclass.")

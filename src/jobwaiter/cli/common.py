@@ -1,0 +1,67 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from jobwaiter.cli.output import EXIT_USAGE, TerminalReporter
+from jobwaiter.cluster.cluster import Cluster
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Exit(Exception):
+    """Leave the CLI with this code after the message (if any) has been printed."""
+
+    def __init__(self, code: int, message: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def cluster_name_option(f: F) -> F:
+    return click.option("-n", "--cluster-name", metavar="NAME",
+                        help="Override the cluster_name of the config file.")(f)
+
+
+def yes_option(f: F) -> F:
+    return click.option("-y", "--yes", is_flag=True,
+                        help="Do not ask for confirmation.")(f)
+
+
+def quiet_option(f: F) -> F:
+    return click.option("-q", "--quiet", is_flag=True, help="Print errors only.")(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print one JSON object on stdout at the end.")(f)
+
+
+def open_cluster(config: str, cluster_name: str | None, reporter: TerminalReporter) -> Cluster:
+    return Cluster(config, cluster_name=cluster_name, reporter=reporter)
+
+
+def confirm(what: str, yes: bool) -> None:
+    """Ask before something that costs or destroys; never guess without a terminal."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise Exit(EXIT_USAGE, f"jobwaiter: error: {what} needs confirmation; "
+                               "add -y to proceed without a terminal")
+    if not click.confirm(f"jobwaiter: {what}?", default=False, err=True):
+        raise Exit(1, "jobwaiter: cancelled, nothing was run")
+
+
+def resume_command(config: str, session: str | None, cluster_name: str | None) -> str:
+    if not session:
+        return ""
+    argv = ["jobwaiter", "wait", config, session]
+    if cluster_name:
+        argv += ["-n", cluster_name]
+    return shlex.join(argv)

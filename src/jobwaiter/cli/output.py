@@ -1,0 +1,133 @@
+"""What the CLI prints: progress on stderr (a live line on a terminal, plain lines when piped),
+the final result, and the exit code for each outcome."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import TextIO
+
+import click
+
+from jobwaiter.jobs.result import JobResult, Outcome
+
+# The exit code table of the README.
+EXIT_OK = 0
+EXIT_STOP_FAILED = 1
+EXIT_USAGE = 2
+EXIT_TIMEOUT = 124
+EXIT_LOST = 125
+EXIT_WAITER_FAILED = 126
+EXIT_INTERRUPTED = 130
+EXIT_UNREACHABLE = 255
+
+
+def exit_code(result: JobResult) -> int:
+    match result.outcome:
+        case Outcome.SUCCEEDED | Outcome.STARTED:
+            return EXIT_OK
+        case Outcome.FAILED:
+            status = result.exit_status or 1
+            return status if 1 <= status <= 255 else 1
+        case Outcome.LOST:
+            return EXIT_LOST
+        case Outcome.WAITER_FAILED:
+            return EXIT_WAITER_FAILED
+        case Outcome.TIMEOUT:
+            return EXIT_TIMEOUT
+        case Outcome.INTERRUPTED:
+            return EXIT_INTERRUPTED
+        case Outcome.UNREACHABLE:
+            return EXIT_UNREACHABLE
+        case Outcome.STOP_FAILED:
+            return EXIT_STOP_FAILED
+    return 1
+
+
+class TerminalReporter:
+    """Reporter for humans. On a terminal the wait is one line rewritten in place; piped,
+    each change of state is one plain line, and an unchanged one is repeated at most once a
+    minute so logs stay short."""
+
+    def __init__(self, quiet: bool = False, stream: TextIO | None = None) -> None:
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty()
+        self._last = ""
+        self._last_at = 0.0
+        self._dirty = False
+
+    def _clear(self) -> None:
+        if self._dirty:
+            self.stream.write("\r\033[K")
+            self._dirty = False
+
+    def phase(self, message: str) -> None:
+        if self.quiet:
+            return
+        self._clear()
+        self.stream.write(f"jobwaiter: {message}\n")
+        self.stream.flush()
+
+    def progress(self, message: str, elapsed: float) -> None:
+        if self.quiet:
+            return
+        line = f"jobwaiter: {message} ({_duration(elapsed)})"
+        if self.live:
+            self.stream.write("\r\033[K" + line[: 200])
+            self._dirty = True
+            self.stream.flush()
+            return
+        now = time.monotonic()
+        if message != self._last or now - self._last_at >= 60:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            self._last, self._last_at = message, now
+
+    def warn(self, message: str) -> None:
+        self._clear()
+        self.stream.write(f"jobwaiter: warning: {message}\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        self._clear()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, s = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{s:02d}s"
+    hours, m = divmod(minutes, 60)
+    return f"{hours}h{m:02d}m"
+
+
+def print_result(
+    result: JobResult, reporter: TerminalReporter, as_json: bool, resume: str = ""
+) -> None:
+    reporter.done()
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    for w in result.waiters:
+        reporter.phase(f"waiter {w['name']}: {w['outcome']}"
+                       + (f" - {w['detail']}" if w["detail"] else ""))
+    line = f"result: {result.outcome}"
+    if result.exit_status is not None:
+        line += f" (exit status {result.exit_status})"
+    if result.message:
+        line += f": {result.message}"
+    if result.ok:
+        reporter.phase(line)
+    else:
+        reporter.warn(line) if result.outcome is Outcome.STOP_FAILED else _error(reporter, line)
+    if result.outcome in (Outcome.TIMEOUT, Outcome.INTERRUPTED, Outcome.UNREACHABLE) and resume:
+        _error(reporter, f"the job keeps running; to wait again: {resume}")
+
+
+def _error(reporter: TerminalReporter, message: str) -> None:
+    reporter.done()
+    reporter.stream.write(f"jobwaiter: {message}\n")
+    reporter.stream.flush()

@@ -1,0 +1,1 @@
+"""Clusters: the config file, providers and the Cluster API."""

@@ -1,0 +1,66 @@
+"""Every error jobwaiter raises, in one tree.
+
+    JobwaiterError                 base of everything below
+    ├── UsageError                 bad input; nothing was started (CLI exit 2)
+    │   ├── ConfigError            the cluster YAML is invalid
+    │   └── SpecError              a --job-waiter SPEC does not parse or name a waiter
+    ├── TransportError             a node could not be reached (CLI exit 255)
+    │   └── CommandTimeout         a command did not finish within its transport timeout
+    ├── CommandError               a command ran and failed; carries its CommandResult
+    └── WaiterError                a waiter decided the job's work failed
+
+A job that *ran* and failed is not an exception: it is a ``JobResult`` whose outcome says so.
+Exceptions are for what prevents an answer (bad input, an unreachable head).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jobwaiter.transport.base import CommandResult
+
+
+class JobwaiterError(Exception):
+    """Base class of every jobwaiter error."""
+
+
+class UsageError(JobwaiterError):
+    """Bad arguments, config or spec: reported before anything runs."""
+
+
+class ConfigError(UsageError):
+    """The cluster config file is missing or invalid."""
+
+
+class SpecError(UsageError):
+    """A job waiter SPEC is malformed or names something that cannot be loaded."""
+
+
+class TransportError(JobwaiterError):
+    """A node could not be reached, so the state of what runs there is unknown."""
+
+
+class CommandTimeout(TransportError):
+    """A command exceeded the timeout the caller gave the transport."""
+
+
+class CommandError(JobwaiterError):
+    """A command ran to completion with a non-zero exit status."""
+
+    def __init__(self, result: CommandResult, what: str = "") -> None:
+        self.result = result
+        self.what = what
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        r = self.result
+        head = f"{self.what}: " if self.what else ""
+        msg = f"{head}command {r.command_line()!r} on {r.node} exited with status {r.exit_status}"
+        tail = r.tail()
+        return f"{msg}\n{tail}" if tail else msg
+
+
+class WaiterError(JobwaiterError):
+    """A waiter found that the work it watches failed (an engine app failed, a user waiter
+    raised)."""

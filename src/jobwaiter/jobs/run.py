@@ -1,0 +1,202 @@
+"""A job end to end: resolve waiters, launch, wait, stop, and build the result."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Optional
+
+from jobwaiter.errors import CommandError, JobwaiterError, TransportError, UsageError
+from jobwaiter.jobs.request import JobRequest
+from jobwaiter.jobs.result import JobResult, Outcome
+from jobwaiter.records import JobRecord, log_path, new_name
+from jobwaiter.records.read import read_records
+from jobwaiter.sessions import launch_argv
+from jobwaiter.waiters.base import JobContext, Waiter
+from jobwaiter.waiters.loop import (
+    FAILED,
+    LOST,
+    SUCCEEDED,
+    TIMEOUT,
+    UNREACHABLE,
+    WaitLoop,
+    WaitReport,
+)
+from jobwaiter.waiters.registry import resolve
+from jobwaiter.waiters.session import ScreenWaiter, SessionWaiter, TmuxWaiter
+
+if TYPE_CHECKING:
+    from jobwaiter.cluster.cluster import Cluster
+
+_SESSION_WAITERS: dict[str, type[SessionWaiter]] = {"tmux": TmuxWaiter, "screen": ScreenWaiter}
+
+
+def plan_waiters(cluster: Cluster, req: JobRequest) -> list[Waiter]:
+    """The waiters to run, with the session's own waiter first; raises UsageError/SpecError
+    for every problem, before anything runs."""
+    if req.job_waiter is None:
+        return []
+    waiters = resolve(req.job_waiter, cluster.config_dict, cluster.runtime_waiters(),
+                      req.timeout)
+    for w in waiters:
+        if w.session_kind is not None and w.session_kind != req.session:
+            where = f"--{req.session}" if req.session else "a foreground job"
+            raise UsageError(f"the {w.session_kind} waiter needs --{w.session_kind}, "
+                             f"not {where}")
+    if req.session and not (waiters and waiters[0].session_kind == req.session):
+        # An engine waiter must not look before the job in the session has submitted anything.
+        waiters.insert(0, _SESSION_WAITERS[req.session]())
+    return waiters
+
+
+def run_job(cluster: Cluster, req: JobRequest, loop: Optional[WaitLoop] = None) -> JobResult:
+    waiters = plan_waiters(cluster, req)
+    report = cluster.reporter
+    head = cluster.head
+    name = new_name()
+    hold = req.session is not None and not waiters
+    use_log = req.job_log or (req.session is not None and bool(waiters))
+    log = log_path(name) if use_log else ""
+    stop_script = cluster.stop_script() if (req.stop and hold) else ""
+    if stop_script and cluster.workers:
+        report.warn("--stop inside the session runs only the head's stop commands; "
+                    "use a --job-waiter to stop the workers too")
+    meta = {
+        "name": name, "session": req.session, "command": req.command,
+        "spec": req.job_waiter, "log": log or None, "stop": req.stop,
+        "created_at": time.time(), "cluster": cluster.name,
+    }  # fmt: skip
+    argv = launch_argv(
+        name, req.session or "foreground", json.dumps(meta), req.env_script(), stop_script,
+        log, tee=req.session is None and use_log, hold=hold,
+    )  # fmt: skip
+    base = JobResult(Outcome.STARTED, name, session=name if req.session else None,
+                     session_kind=req.session, log_path=f"~/{log}" if log else None)
+
+    if req.session is None:
+        report.phase(f"running on {head.node} (job {name})")
+        if log:
+            report.phase(f"log: ~/{log}")
+        # Output goes straight to ours; the record tells how it ended.
+        head.run(argv, input=req.command.encode(), capture=False)
+        record = _read_record(cluster, name)
+        result = _foreground_result(base, record)
+        if result.outcome is Outcome.SUCCEEDED and waiters:
+            result = _wait(cluster, result, waiters, req, loop, record.started_at)
+        return _maybe_stop(cluster, result, req)
+
+    launched = head.run(argv, input=req.command.encode())
+    if not launched.ok:
+        raise CommandError(launched, f"starting the {req.session} session")
+    started_at = _started_at(launched.stdout)
+    base = replace(base, started_at=started_at)
+    attach = " ".join(cluster.attach_command(req.session, name))
+    report.phase(f"started {req.session} session {name}")
+    report.phase(f"attach: {attach}")
+    if log:
+        report.phase(f"log: ~/{log}")
+    if hold:
+        if req.stop:
+            report.phase("the cluster will be stopped inside the session when the job ends")
+        return replace(base, message=f"started in {req.session} session {name}")
+    return _maybe_stop(cluster, _wait(cluster, base, waiters, req, loop, started_at), req)
+
+
+def _started_at(stdout: str) -> Optional[float]:
+    words = stdout.split()
+    try:
+        return float(words[2]) if len(words) >= 3 and words[0] == "started" else None
+    except ValueError:
+        return None
+
+
+def _read_record(cluster: Cluster, name: str) -> JobRecord:
+    records = read_records(cluster.head, [name])
+    return records[0] if records else JobRecord(name)
+
+
+def _foreground_result(base: JobResult, record: JobRecord) -> JobResult:
+    base = replace(base, started_at=record.started_at, ended_at=record.ended_at,
+                   exit_status=record.exit_status)
+    if record.exit_status is None:
+        return replace(base, outcome=Outcome.LOST,
+                       message="the job ended without recording an exit status")
+    if record.exit_status != 0:
+        return replace(base, outcome=Outcome.FAILED,
+                       message=f"the job exited with status {record.exit_status}")
+    return replace(base, outcome=Outcome.SUCCEEDED, message="the job exited with status 0")
+
+
+def _wait(
+    cluster: Cluster,
+    base: JobResult,
+    waiters: list[Waiter],
+    req: JobRequest,
+    loop: Optional[WaitLoop],
+    started_at: Optional[float],
+) -> JobResult:
+    job = JobContext(
+        name=base.job, head=cluster.head, config=cluster.config_dict, session=req.session,
+        command=req.command, started_at=started_at, nodes=cluster.node_transports(),
+    )  # fmt: skip
+    loop = loop or WaitLoop(progress=cluster.reporter.progress)
+    cluster.reporter.phase("waiting for " + ", ".join(w.label for w in waiters))
+    try:
+        report = loop.run(waiters, job, req.timeout)
+    except KeyboardInterrupt:
+        return replace(base, outcome=Outcome.INTERRUPTED,
+                       message="interrupted while waiting; the job keeps running")
+    return _from_report(base, report)
+
+
+def _from_report(base: JobResult, report: WaitReport) -> JobResult:
+    waiters = tuple(o.as_dict() for o in report.outcomes)
+    status = base.exit_status
+    ended = base.ended_at
+    for o in report.outcomes:
+        if o.exit_status is not None or o.state == LOST:
+            status, ended = o.exit_status, o.ended_at or ended
+    result = replace(base, waiters=waiters, exit_status=status, ended_at=ended)
+    state = report.state
+    failing = next((o for o in report.outcomes if o.state != SUCCEEDED), None)
+    detail = failing.detail if failing else ""
+    if state == SUCCEEDED:
+        return replace(result, outcome=Outcome.SUCCEEDED, message="the job and its waiters "
+                       "succeeded")
+    if state == LOST:
+        return replace(result, outcome=Outcome.LOST, message=detail)
+    if state == TIMEOUT:
+        return replace(result, outcome=Outcome.TIMEOUT, message=detail)
+    if state == UNREACHABLE:
+        return replace(result, outcome=Outcome.UNREACHABLE, message=detail)
+    if state == FAILED and failing is not None and failing.exit_status not in (None, 0):
+        return replace(result, outcome=Outcome.FAILED, message=detail)
+    return replace(result, outcome=Outcome.WAITER_FAILED,
+                   message=f"{failing.name if failing else 'waiter'}: {detail}")
+
+
+_STOP_AFTER = (Outcome.SUCCEEDED, Outcome.FAILED, Outcome.LOST, Outcome.WAITER_FAILED)
+
+
+def _maybe_stop(cluster: Cluster, result: JobResult, req: JobRequest) -> JobResult:
+    """--stop runs once the job's end is known, whatever it was; never after a timeout, an
+    interrupt or an unreachable head, where the job may still be running."""
+    if not req.stop:
+        return result
+    if result.outcome not in _STOP_AFTER:
+        cluster.reporter.warn(f"not stopping the cluster: the job's outcome is {result.outcome}")
+        return replace(result, stop={"ran": False, "ok": None,
+                                     "detail": f"not stopped: {result.outcome}"})
+    cluster.reporter.phase(f"stopping cluster {cluster.name}")
+    try:
+        lines = cluster.stop()
+    except (CommandError, TransportError) as exc:
+        stop = {"ran": True, "ok": False, "detail": str(exc)}
+        if result.outcome is Outcome.SUCCEEDED:
+            return replace(result, outcome=Outcome.STOP_FAILED, stop=stop,
+                           message=f"the job succeeded but stopping the cluster failed: {exc}")
+        return replace(result, stop=stop)
+    except JobwaiterError:
+        raise
+    return replace(result, stop={"ran": True, "ok": True, "detail": "; ".join(lines)})

@@ -1,0 +1,107 @@
+"""``submit``: put a script in ``~/user/jobs/`` on the head and build the command that runs it.
+
+Arguments after the script are passed verbatim: they are quoted once here, where they become
+part of a bash command, and never expanded on the head.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+from urllib.parse import unquote, urlparse
+
+from jobwaiter.errors import CommandError, UsageError
+from jobwaiter.jobs.events import Reporter
+from jobwaiter.records import UPLOAD_DIR
+from jobwaiter.transport.base import Transport
+
+INTERPRETERS = {".sh": "bash", ".py": "python3"}
+
+# Replace the file atomically: a job still reading an older copy keeps its own inode.
+_UPLOAD = r"""
+set -e
+mkdir -p user/jobs user/logs
+t=$(mktemp "user/jobs/.upload.XXXXXX")
+trap 'rm -f "$t"' EXIT
+cat > "$t"
+chmod 644 "$t"
+mv -f "$t" "user/jobs/$1"
+trap - EXIT
+"""
+
+_DOWNLOAD = r"""
+set -e
+mkdir -p user/jobs user/logs
+t=$(mktemp "user/jobs/.download.XXXXXX")
+trap 'rm -f "$t"' EXIT
+if command -v curl >/dev/null; then curl -fsSL --retry 2 -o "$t" -- "$2"
+elif command -v wget >/dev/null; then wget -q -O "$t" -- "$2"
+else echo "neither curl nor wget is installed on the head" >&2; exit 1; fi
+chmod 644 "$t"
+mv -f "$t" "user/jobs/$1"
+trap - EXIT
+"""
+
+
+@dataclass(frozen=True)
+class PreparedSubmit:
+    basename: str
+    command: str
+    data: Optional[bytes] = None
+    url: Optional[str] = None
+
+    @property
+    def remote_path(self) -> str:
+        return f"{UPLOAD_DIR}/{self.basename}"
+
+    def place(self, head: Transport, reporter: Reporter) -> None:
+        """Upload (or download on the head) the script."""
+        if self.url is not None:
+            reporter.phase(f"downloading {self.url} to ~/{self.remote_path} on the head")
+            result = head.run(["bash", "-c", _DOWNLOAD, "jw", self.basename, self.url])
+            if not result.ok:
+                raise CommandError(result, f"downloading {self.url}")
+            return
+        reporter.phase(f"uploading {self.basename} to ~/{self.remote_path}")
+        result = head.run(["bash", "-c", _UPLOAD, "jw", self.basename], input=self.data)
+        if not result.ok:
+            raise CommandError(result, f"uploading {self.basename}")
+
+
+def prepare_submit(script: str, args: list[str]) -> PreparedSubmit:
+    """Validate the script and build its command; nothing is sent anywhere yet."""
+    if script.startswith(("http://", "https://")):
+        url = urlparse(script)
+        basename = posixpath.basename(unquote(url.path))
+        if not url.netloc or not basename:
+            raise UsageError(f"cannot tell the script's file name from {script!r}")
+        return PreparedSubmit(basename, _command(basename, args), url=script)
+    path = Path(script)
+    if not path.is_file():
+        raise UsageError(f"script not found: {script}")
+    basename = path.name
+    _interpreter(basename)  # reject an unsupported type before reading anything
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read script {script}: {exc.strerror}") from exc
+    return PreparedSubmit(basename, _command(basename, args), data=data)
+
+
+def _interpreter(basename: str) -> str:
+    suffix = posixpath.splitext(basename)[1].lower()
+    if suffix not in INTERPRETERS:
+        kinds = ", ".join(f"{s} ({i})" for s, i in INTERPRETERS.items())
+        raise UsageError(f"cannot run {basename!r}: unsupported script type "
+                         f"{suffix or '(none)'}; supported: {kinds}")
+    return INTERPRETERS[suffix]
+
+
+def _command(basename: str, args: list[str]) -> str:
+    if "/" in basename or basename in (".", ".."):
+        raise UsageError(f"bad script name {basename!r}")
+    # Relative to $HOME, where every job starts.
+    return shlex.join([_interpreter(basename), f"{UPLOAD_DIR}/{basename}", *args])

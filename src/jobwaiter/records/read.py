@@ -1,0 +1,34 @@
+"""Reading records from the head in one call."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from jobwaiter.errors import CommandError
+from jobwaiter.records.layout import JobRecord
+from jobwaiter.sessions.scripts import dump_argv
+from jobwaiter.transport.base import Transport
+
+
+def read_records(head: Transport, names: Optional[list[str]] = None) -> list[JobRecord]:
+    result = head.run(dump_argv(names), idempotent=True, timeout=60)
+    if not result.ok:
+        raise CommandError(result, "reading job records")
+    return parse_dump(result.stdout)
+
+
+def parse_dump(text: str) -> list[JobRecord]:
+    records: list[JobRecord] = []
+    name: Optional[str] = None
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "@@":
+            if name:
+                records.append(JobRecord.from_fields(name, fields))
+            name, fields = value.strip(), {}
+        elif name:
+            fields[key] = value
+    if name:
+        records.append(JobRecord.from_fields(name, fields))
+    return records

@@ -1,0 +1,24 @@
+"""Detached sessions (tmux, GNU screen) and the head-side scripts that run and watch a job.
+
+The scripts are bash and run on the head through any transport; each takes its inputs as
+positional arguments (never pasted into the script text), so no user string is ever parsed
+by a shell. Stdlib only.
+"""
+
+from jobwaiter.sessions.kinds import KINDS, SessionKind, session_kind
+from jobwaiter.sessions.scripts import (
+    check_argv,
+    dump_argv,
+    launch_argv,
+    wrapper_text,
+)
+
+__all__ = [
+    "KINDS",
+    "SessionKind",
+    "check_argv",
+    "dump_argv",
+    "launch_argv",
+    "session_kind",
+    "wrapper_text",
+]

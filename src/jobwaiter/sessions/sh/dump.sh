@@ -1,0 +1,16 @@
+# Print job records as "key value" lines, one block per job starting with "@@ NAME".
+# Usage: bash -c "$(dump.sh)" jw [NAME...]   (no NAME: every record)
+cd "$HOME/.jobwaiter/jobs" 2>/dev/null || exit 0
+tmux_alive=$(tmux list-sessions -F '#{session_name}' 2>/dev/null)
+screen_alive=$(screen -ls 2>/dev/null | sed -n 's/^[[:space:]]*[0-9]*\.\([^[:space:]]*\)[[:space:]].*/\1/p')
+[ $# -gt 0 ] || set -- jobwaiter-*
+for n in "$@"; do
+  [ -d "$n" ] || continue
+  echo "@@ $n"
+  for f in meta started status pid stop_status; do
+    p=$n/$f; [ "$f" = meta ] && p=$n/meta.json
+    [ -s "$p" ] && printf '%s %s\n' "$f" "$(head -n 1 "$p")"
+  done
+  if [ -e "$n/pid" ] && ! flock -s -n "$n/lock" true 2>/dev/null; then echo "wrapper alive"; fi
+  if printf '%s\n' "$tmux_alive" "$screen_alive" | grep -qx -- "$n"; then echo "session alive"; fi
+done

@@ -1,0 +1,42 @@
+"""A transport for unit tests: answers from a handler function instead of running anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from jobwaiter.transport.base import CommandResult
+
+Handler = Callable[[tuple[str, ...], bytes | None], CommandResult | tuple[int, str]]
+
+
+class MockTransport:
+    """Like ``httpx.MockTransport``: every ``run`` calls ``handler(argv, input)``.
+
+    The handler returns a CommandResult or just ``(exit_status, stdout)``. Calls are kept in
+    ``calls`` so tests can assert on what would have been run.
+    """
+
+    def __init__(self, handler: Handler, node: str = "head") -> None:
+        self.node = node
+        self.handler = handler
+        self.calls: list[tuple[str, ...]] = []
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: bytes | None = None,
+        timeout: float | None = None,
+        capture: bool = True,
+        idempotent: bool = False,
+    ) -> CommandResult:
+        args = tuple(argv)
+        self.calls.append(args)
+        answer = self.handler(args, input)
+        if isinstance(answer, CommandResult):
+            return answer
+        status, out = answer
+        return CommandResult(args, status, out, "", self.node)
+
+    def close(self) -> None:
+        """Nothing to release."""

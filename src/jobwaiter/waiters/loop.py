@@ -1,0 +1,158 @@
+"""The one waiting loop: pacing, the overall timeout, reconnecting.
+
+Waiters never sleep; the loop calls ``check`` with how long it may block, sleeps between
+polls (starting fast, backing off to a cap) and keeps polling through transport failures.
+Clock and sleep are injected so tests run without waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+from jobwaiter.errors import TransportError, WaiterError
+from jobwaiter.waiters.base import Check, JobContext, Waiter
+
+# A waiter's final state, as it appears in results and JSON.
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+LOST = "lost"
+TIMEOUT = "timeout"
+UNREACHABLE = "unreachable"
+SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """Poll intervals: ``first``, multiplied by ``factor`` per poll, at most ``cap``."""
+
+    first: float = 0.05
+    factor: float = 1.5
+    cap: float = 2.0
+
+    def interval(self, attempt: int) -> float:
+        return min(self.cap, self.first * self.factor**attempt)
+
+
+@dataclass(frozen=True)
+class WaiterOutcome:
+    name: str
+    state: str
+    detail: str = ""
+    exit_status: Optional[int] = None
+    ended_at: Optional[float] = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"name": self.name, "outcome": self.state, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class WaitReport:
+    outcomes: tuple[WaiterOutcome, ...] = field(default_factory=tuple)
+
+    @property
+    def state(self) -> str:
+        """SUCCEEDED if every waiter succeeded, else the first non-success state."""
+        for o in self.outcomes:
+            if o.state != SUCCEEDED:
+                return o.state
+        return SUCCEEDED
+
+
+Progress = Callable[[str, float], None]
+
+
+class WaitLoop:
+    """Runs waiters one after another (a flattened chain), stopping at the first failure.
+
+    ``timeout`` bounds the whole wait. ``reconnect_for`` bounds how long the loop keeps
+    retrying a node that cannot be reached when there is no timeout; an unreachable node is
+    never read as "done".
+    """
+
+    def __init__(
+        self,
+        pacing: Pacing | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        progress: Progress | None = None,
+        reconnect_for: float = 900.0,
+    ) -> None:
+        self.pacing = pacing or Pacing()
+        self.clock = clock
+        self.sleep = sleep
+        self.progress = progress or (lambda message, elapsed: None)
+        self.reconnect_for = reconnect_for
+
+    def run(
+        self, waiters: Sequence[Waiter], job: JobContext, timeout: float | None = None
+    ) -> WaitReport:
+        start = self.clock()
+        deadline = None if timeout is None else start + timeout
+        outcomes: list[WaiterOutcome] = []
+        for index, waiter in enumerate(waiters):
+            outcome = self._wait_one(waiter, job, start, deadline)
+            outcomes.append(outcome)
+            if outcome.state != SUCCEEDED:
+                outcomes.extend(
+                    WaiterOutcome(w.label, SKIPPED, f"not run: {waiter.label} {outcome.state}")
+                    for w in waiters[index + 1 :]
+                )
+                break
+        return WaitReport(tuple(outcomes))
+
+    def _wait_one(
+        self, waiter: Waiter, job: JobContext, start: float, deadline: float | None
+    ) -> WaiterOutcome:
+        attempt = 0
+        unreachable_since: float | None = None
+        while True:
+            now = self.clock()
+            remaining = None if deadline is None else deadline - now
+            if remaining is not None and remaining <= 0:
+                if unreachable_since is not None:
+                    return WaiterOutcome(
+                        waiter.label, UNREACHABLE,
+                        "timed out while the head was unreachable; the job's state is unknown",
+                    )  # fmt: skip
+                return WaiterOutcome(waiter.label, TIMEOUT, "timed out; the job keeps running")
+            interval = self.pacing.interval(attempt)
+            block = max(interval, waiter.max_block)
+            if remaining is not None:
+                block = min(block, remaining)
+            try:
+                check = waiter.check(job, block)
+            except TransportError as exc:
+                unreachable_since = unreachable_since or now
+                down = self.clock() - unreachable_since
+                if deadline is None and down > self.reconnect_for:
+                    return WaiterOutcome(waiter.label, UNREACHABLE, f"{exc} (for {down:.0f}s)")
+                self.progress(f"{waiter.label}: head unreachable, reconnecting ({exc})",
+                              self.clock() - start)
+                check = Check.pending()
+            except WaiterError as exc:
+                return WaiterOutcome(waiter.label, FAILED, str(exc))
+            else:
+                if unreachable_since is not None:
+                    self.progress(f"{waiter.label}: reconnected", self.clock() - start)
+                unreachable_since = None
+            if check.done:
+                return _outcome(waiter, check)
+            self.progress(f"{waiter.label}: {check.detail or 'waiting'}", self.clock() - start)
+            spent = self.clock() - now
+            pause = interval - spent
+            if deadline is not None:
+                pause = min(pause, deadline - self.clock())
+            if pause > 0:
+                self.sleep(pause)
+            attempt += 1
+
+
+def _outcome(waiter: Waiter, check: Check) -> WaiterOutcome:
+    if check.ok:
+        state = SUCCEEDED
+    else:
+        state = LOST if check.lost else FAILED
+    return WaiterOutcome(waiter.label, state, check.detail, check.exit_status, check.ended_at)

@@ -1,0 +1,144 @@
+"""Turning a SPEC into waiters: built-ins and plugins (entry-point group ``jobwaiter.waiters``,
+loaded lazily by name), waiters of configured runtimes, and user classes by dotted path."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from importlib import metadata
+from typing import Any, Optional
+
+from jobwaiter.errors import SpecError
+from jobwaiter.waiters.base import JobWaiter, Waiter
+from jobwaiter.waiters.blocking import BlockingWaiter
+from jobwaiter.waiters.spec import Spec, parse_spec
+
+GROUP = "jobwaiter.waiters"
+CHAIN = "chain"
+CHAIN_HELP = "run the listed waiters in order, stopping at the first failure: chain[a, b, ...]"
+
+# Used only when the package metadata is absent (running from a source tree without
+# installing); an installed jobwaiter registers these through the entry-point group.
+_FALLBACK = {
+    "tmux": "jobwaiter.waiters.session:TmuxWaiter",
+    "screen": "jobwaiter.waiters.session:ScreenWaiter",
+}
+
+
+def _entry_points() -> dict[str, str]:
+    found = {ep.name: ep.value for ep in metadata.entry_points(group=GROUP)}
+    return {**_FALLBACK, **found}
+
+
+def _load(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def available(runtime_waiters: Optional[Mapping[str, type[Waiter]]] = None) -> list[
+    tuple[str, str]
+]:
+    """(name, one-line description) of every waiter that can be named without a dot."""
+    rows = [(CHAIN, CHAIN_HELP)]
+    for name, target in sorted(_entry_points().items()):
+        try:
+            rows.append((name, _describe(_load(target))))
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not hide the others
+            rows.append((name, f"(cannot load {target}: {exc})"))
+    for name, cls in sorted((runtime_waiters or {}).items()):
+        rows.append((name, _describe(cls)))
+    return rows
+
+
+def _describe(obj: Any) -> str:
+    text = getattr(obj, "describe", "") or inspect.getdoc(obj) or ""
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def resolve(
+    text: str,
+    config: dict[str, Any],
+    runtime_waiters: Optional[Mapping[str, type[Waiter]]] = None,
+    timeout: Optional[float] = None,
+) -> list[Waiter]:
+    """Parse SPEC text and build its waiters, chains flattened in order.
+
+    Every problem (syntax, unknown name, import failure, wrong class) raises SpecError here,
+    before anything runs.
+    """
+    spec = parse_spec(text)
+    return list(_build(spec, config, dict(runtime_waiters or {}), timeout))
+
+
+def _build(
+    spec: Spec, config: dict[str, Any], runtime: dict[str, type[Waiter]], timeout: Optional[float]
+) -> Iterator[Waiter]:
+    if spec.name == CHAIN:
+        if not spec.args:
+            raise SpecError("'chain' needs at least one waiter: chain[a, b, ...]")
+        for arg in spec.args:
+            yield from _build(arg, config, runtime, timeout)
+        return
+    if spec.dotted:
+        yield _user_class(spec, config, timeout)
+        return
+    if spec.name in runtime:
+        yield runtime[spec.name].create(spec.args, config)
+        return
+    points = _entry_points()
+    if spec.name not in points:
+        names = ", ".join(sorted({CHAIN, *points, *runtime}))
+        raise SpecError(f"unknown job waiter {spec.name!r}; available: {names} "
+                        "(or a dotted path to a JobWaiter class)")
+    try:
+        obj = _load(points[spec.name])
+    except Exception as exc:  # noqa: BLE001 - report any plugin import failure as a usage error
+        raise SpecError(f"job waiter {spec.name!r} cannot be loaded: {exc}") from exc
+    yield _instantiate(obj, spec, config, timeout)
+
+
+def _user_class(spec: Spec, config: dict[str, Any], timeout: Optional[float]) -> Waiter:
+    module_name, _, attr = spec.name.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        # Then the current directory, where a user keeps a waiter next to the cluster file.
+        sys.path.insert(0, os.getcwd())
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise SpecError(f"job waiter {spec.name!r}: cannot import {module_name!r}: {exc}") \
+                from exc
+        except Exception as exc:  # noqa: BLE001 - user module raised while importing
+            raise SpecError(f"job waiter {spec.name!r}: importing {module_name!r} failed: "
+                            f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            sys.path.remove(os.getcwd())
+    except Exception as exc:  # noqa: BLE001 - user module raised while importing
+        raise SpecError(f"job waiter {spec.name!r}: importing {module_name!r} failed: "
+                        f"{type(exc).__name__}: {exc}") from exc
+    obj = getattr(module, attr, None)
+    if obj is None:
+        raise SpecError(f"job waiter {spec.name!r}: module {module_name!r} has no {attr!r}")
+    return _instantiate(obj, spec, config, timeout)
+
+
+def _instantiate(obj: Any, spec: Spec, config: dict[str, Any], timeout: Optional[float]) -> Waiter:
+    if inspect.isclass(obj) and issubclass(obj, Waiter):
+        return obj.create(spec.args, config)
+    if inspect.isclass(obj) and issubclass(obj, JobWaiter):
+        if spec.args:
+            raise SpecError(f"job waiter {spec.name!r} takes no parameters")
+        try:
+            user = obj(config)
+        except Exception as exc:  # noqa: BLE001 - user constructor failed
+            raise SpecError(f"job waiter {spec.name!r} could not be created: "
+                            f"{type(exc).__name__}: {exc}") from exc
+        return BlockingWaiter(user, spec.name, timeout)
+    raise SpecError(f"{spec.name!r} is not a JobWaiter class (subclass jobwaiter.JobWaiter)")

@@ -1,0 +1,55 @@
+"""The session waiters: done when the job in the session has ended.
+
+One check is one remote call that blocks on the wrapper's lock (``flock``) until the job ends
+or the block time is up, so the end is seen within milliseconds without polling. The wrapper
+writes the exit status before it lets go of the lock; a session gone without a status is lost.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from jobwaiter.sessions import check_argv
+from jobwaiter.waiters.base import Check, JobContext, Waiter
+
+
+class SessionWaiter(Waiter):
+    max_block: ClassVar[float] = 30.0
+
+    def check(self, job: JobContext, block: float) -> Check:
+        # The transport timeout only guards against a hung connection; the script returns
+        # by itself after `block` seconds.
+        result = job.head.run(check_argv(job.name, block), idempotent=True, timeout=block + 60)
+        words = result.stdout.split()
+        if not result.ok or not words:
+            return Check.pending(f"check failed ({result.exit_status}): {result.tail(1)}")
+        state = words[0]
+        if state == "status" and len(words) >= 2:
+            status = int(words[1])
+            ended = float(words[2]) if len(words) > 2 else None
+            if status == 0:
+                return Check(True, True, "job exited with status 0", 0, ended_at=ended)
+            return Check.failure(f"job exited with status {status}", exit_status=status,
+                                 ended_at=ended)
+        if state == "lost":
+            return Check.failure("the session ended without recording an exit status (lost)",
+                                 lost=True)
+        if state == "unknown":
+            return Check.failure(f"no record of job {job.name} on the head", lost=True)
+        return Check.pending(f"job {state}")
+
+
+class TmuxWaiter(SessionWaiter):
+    """Wait until the job in the tmux session has ended; its exit status decides."""
+
+    name = "tmux"
+    describe = "wait until the job in the tmux session ends (its exit status decides)"
+    session_kind = "tmux"
+
+
+class ScreenWaiter(SessionWaiter):
+    """Wait until the job in the GNU screen session has ended; its exit status decides."""
+
+    name = "screen"
+    describe = "wait until the job in the screen session ends (its exit status decides)"
+    session_kind = "screen"
