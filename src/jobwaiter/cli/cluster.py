@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import click
 
@@ -23,7 +22,7 @@ from jobwaiter.waiters.registry import available
 @click.argument("config", type=click.Path(dir_okay=False))
 @cluster_name_option
 @quiet_option
-def start_cmd(config: str, cluster_name: Optional[str], quiet: bool) -> None:
+def start_cmd(config: str, cluster_name: str | None, quiet: bool) -> None:
     """Run the cluster's start commands (nothing if it is already started).
 
     \b
@@ -42,7 +41,7 @@ def start_cmd(config: str, cluster_name: Optional[str], quiet: bool) -> None:
 @cluster_name_option
 @yes_option
 @quiet_option
-def stop_cmd(config: str, cluster_name: Optional[str], yes: bool, quiet: bool) -> None:
+def stop_cmd(config: str, cluster_name: str | None, yes: bool, quiet: bool) -> None:
     """Run the cluster's stop commands (nothing if it is already stopped).
 
     \b
@@ -61,7 +60,7 @@ def stop_cmd(config: str, cluster_name: Optional[str], yes: bool, quiet: bool) -
 @click.argument("config", type=click.Path(dir_okay=False), required=False)
 @cluster_name_option
 @json_option
-def waiters_cmd(config: Optional[str], cluster_name: Optional[str], as_json: bool) -> None:
+def waiters_cmd(config: str | None, cluster_name: str | None, as_json: bool) -> None:
     """List the job waiters that --job-waiter can name; with CONFIG, include the waiters of
     its runtimes.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import click
 
@@ -36,12 +35,12 @@ for command in (exec_cmd, submit_cmd, start_cmd, stop_cmd, waiters_cmd):
     cli.add_command(command)
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     code = run(argv)
     sys.exit(code)
 
 
-def run(argv: Optional[list[str]] = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="jobwaiter", standalone_mode=False)
     except Exit as exc:

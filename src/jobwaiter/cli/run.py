@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -46,7 +46,7 @@ def job_options(f: Any) -> Any:
 
 
 def _finish(result: JobResult, reporter: TerminalReporter, as_json: bool, config: str,
-            cluster_name: Optional[str]) -> None:
+            cluster_name: str | None) -> None:
     print_result(result, reporter, as_json, resume_command(config, result.session,
                                                            cluster_name))
     raise Exit(exit_code(result))
@@ -63,10 +63,10 @@ def _confirm_costly(start: bool, stop: bool, yes: bool, name: str) -> None:
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.argument("cmd")
 @job_options
-def exec_cmd(config: str, cmd: str, tmux: bool, screen: bool, job_waiter: Optional[str],
-             job_log: bool, stop: bool, start: bool, job_timeout: Optional[float],
+def exec_cmd(config: str, cmd: str, tmux: bool, screen: bool, job_waiter: str | None,
+             job_log: bool, stop: bool, start: bool, job_timeout: float | None,
              env: tuple[str, ...], yes: bool, quiet: bool, as_json: bool,
-             cluster_name: Optional[str]) -> None:
+             cluster_name: str | None) -> None:
     """Run CMD with bash on the head node, in $HOME there.
 
     \b
@@ -123,9 +123,9 @@ class SubmitCommand(click.Command):
 @click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
 @job_options
 def submit_cmd(config: str, script: str, script_args: tuple[str, ...], tmux: bool,
-               screen: bool, job_waiter: Optional[str], job_log: bool, stop: bool,
-               start: bool, job_timeout: Optional[float], env: tuple[str, ...], yes: bool,
-               quiet: bool, as_json: bool, cluster_name: Optional[str]) -> None:
+               screen: bool, job_waiter: str | None, job_log: bool, stop: bool,
+               start: bool, job_timeout: float | None, env: tuple[str, ...], yes: bool,
+               quiet: bool, as_json: bool, cluster_name: str | None) -> None:
     """Upload SCRIPT to ~/user/jobs/ on the head and run it by type (.sh with bash, .py with
     python3; an http(s):// URL is downloaded on the head). Options go before SCRIPT;
     everything after it is passed to the script verbatim, never expanded on the head.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 from jobwaiter.cluster.config import ClusterConfig, load_config, validate_config
 from jobwaiter.cluster.control import control_script
@@ -21,7 +21,7 @@ from jobwaiter.waiters.base import Waiter
 from jobwaiter.waiters.loop import WaitLoop
 from jobwaiter.waiters.registry import available
 
-ConfigSource = Union[str, Path, ClusterConfig, Mapping[str, Any]]
+ConfigSource = str | Path | ClusterConfig | Mapping[str, Any]
 
 
 class Cluster:
@@ -34,8 +34,8 @@ class Cluster:
     def __init__(
         self,
         config: ConfigSource,
-        cluster_name: Optional[str] = None,
-        reporter: Optional[Reporter] = None,
+        cluster_name: str | None = None,
+        reporter: Reporter | None = None,
     ) -> None:
         if isinstance(config, ClusterConfig):
             self.config = config if cluster_name is None else config.model_copy(
@@ -45,7 +45,7 @@ class Cluster:
         else:
             self.config = load_config(config, cluster_name)
         self.reporter: Reporter = reporter or NullReporter()
-        self._provider: Optional[Provider] = None
+        self._provider: Provider | None = None
 
     # -- structure ---------------------------------------------------------------------------
 
@@ -129,13 +129,13 @@ class Cluster:
         *,
         tmux: bool = False,
         screen: bool = False,
-        job_waiter: Optional[str] = None,
+        job_waiter: str | None = None,
         job_log: bool = False,
         stop: bool = False,
         start: bool = False,
-        job_timeout: Optional[float] = None,
-        env: Optional[Mapping[str, str] | Sequence[str]] = None,
-        loop: Optional[WaitLoop] = None,
+        job_timeout: float | None = None,
+        env: Mapping[str, str] | Sequence[str] | None = None,
+        loop: WaitLoop | None = None,
     ) -> JobResult:
         """Run a bash command on the head, in ``$HOME``."""
         req = self._request(command, tmux, screen, job_waiter, job_log, stop, job_timeout, env)
@@ -153,13 +153,13 @@ class Cluster:
         *,
         tmux: bool = False,
         screen: bool = False,
-        job_waiter: Optional[str] = None,
+        job_waiter: str | None = None,
         job_log: bool = False,
         stop: bool = False,
         start: bool = False,
-        job_timeout: Optional[float] = None,
-        env: Optional[Mapping[str, str] | Sequence[str]] = None,
-        loop: Optional[WaitLoop] = None,
+        job_timeout: float | None = None,
+        env: Mapping[str, str] | Sequence[str] | None = None,
+        loop: WaitLoop | None = None,
     ) -> JobResult:
         """Upload ``script`` to ``~/user/jobs/`` on the head (or download a URL there) and run
         it by type with ``args`` passed verbatim."""
@@ -179,11 +179,11 @@ class Cluster:
         command: str,
         tmux: bool,
         screen: bool,
-        job_waiter: Optional[str],
+        job_waiter: str | None,
         job_log: bool,
         stop: bool,
-        timeout: Optional[float],
-        env: Optional[Mapping[str, str] | Sequence[str]],
+        timeout: float | None,
+        env: Mapping[str, str] | Sequence[str] | None,
     ) -> JobRequest:
         from jobwaiter.errors import UsageError
 

@@ -6,7 +6,7 @@ Unknown keys are errors everywhere, so a typo never silently means "default".
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -31,34 +31,34 @@ class SSHProvider(_Strict):
 
 
 class Auth(_Strict):
-    ssh_user: Optional[str] = None
-    ssh_private_key: Optional[str] = None
+    ssh_user: str | None = None
+    ssh_private_key: str | None = None
     ssh_port: int = Field(default=22, ge=1, le=65535)
-    known_hosts_file: Optional[str] = None
+    known_hosts_file: str | None = None
     connect_timeout: float = Field(default=10, gt=0)
-    ssh_options: dict[str, Union[str, int]] = Field(default_factory=dict)
+    ssh_options: dict[str, str | int] = Field(default_factory=dict)
 
 
 class RuntimeSection(_Strict):
     types: list[str] = Field(default_factory=list)
-    spark: Optional[dict[str, Any]] = None
+    spark: dict[str, Any] | None = None
 
 
-Provider = Annotated[Union[LocalProvider, SSHProvider], Field(discriminator="type")]
+Provider = Annotated[LocalProvider | SSHProvider, Field(discriminator="type")]
 
 
 class ClusterConfig(_Strict):
     cluster_name: str = Field(pattern=NAME_PATTERN, max_length=63)
     provider: Provider
-    auth: Optional[Auth] = None
+    auth: Auth | None = None
     head_start_commands: list[str] = Field(default_factory=list)
     head_stop_commands: list[str] = Field(default_factory=list)
     worker_start_commands: list[str] = Field(default_factory=list)
     worker_stop_commands: list[str] = Field(default_factory=list)
-    runtime: Optional[RuntimeSection] = None
+    runtime: RuntimeSection | None = None
 
 
-def load_config(path: str | Path, cluster_name: Optional[str] = None) -> ClusterConfig:
+def load_config(path: str | Path, cluster_name: str | None = None) -> ClusterConfig:
     """Read and validate a cluster file; ``cluster_name`` overrides the file's name."""
     p = Path(path)
     try:
@@ -76,7 +76,7 @@ def load_config(path: str | Path, cluster_name: Optional[str] = None) -> Cluster
 
 
 def validate_config(
-    data: Any, source: str = "<config>", cluster_name: Optional[str] = None
+    data: Any, source: str = "<config>", cluster_name: str | None = None
 ) -> ClusterConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
@@ -103,5 +103,6 @@ def _first_error(exc: ValidationError) -> str:
     if kind == "string_pattern_mismatch" and loc == ["cluster_name"]:
         return f"{key}: {err.get('input')!r} must be lowercase letters, digits and '-'"
     if kind == "union_tag_invalid":
-        return f"{key}: unknown provider type {err.get('input')!r} (expected local or ssh)"
+        tag = (err.get("ctx") or {}).get("tag")
+        return f"{key}.type: unknown provider type {tag!r} (expected local or ssh)"
     return f"{key}: {err['msg']}"

@@ -36,7 +36,7 @@ def control_script(cluster: str, action: str, commands: list[str]) -> str:
             lines.append(f"bash -c {q} || {{ echo \"failed: \"{q} >&2; rc=1; }}")
     n = len(commands)
     lines += [
-        f'[ "$rc" = 0 ] || exit "$rc"',
+        '[ "$rc" = 0 ] || exit "$rc"',
         f'echo {target} > "$f"',
         f'echo "ran {n} {action} command{"s" if n != 1 else ""}"',
     ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import Optional
 
 from jobwaiter.errors import UsageError
 
@@ -15,11 +14,11 @@ _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 @dataclass(frozen=True)
 class JobRequest:
     command: str
-    session: Optional[str] = None        # "tmux", "screen" or None for the foreground
-    job_waiter: Optional[str] = None     # the SPEC text
+    session: str | None = None        # "tmux", "screen" or None for the foreground
+    job_waiter: str | None = None     # the SPEC text
     job_log: bool = False
     stop: bool = False
-    timeout: Optional[float] = None
+    timeout: float | None = None
     env: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:

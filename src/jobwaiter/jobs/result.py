@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
 
 class Outcome(str, enum.Enum):
@@ -23,7 +23,7 @@ class Outcome(str, enum.Enum):
         return self.value
 
 
-def iso(ts: Optional[float]) -> Optional[str]:
+def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
@@ -33,14 +33,14 @@ def iso(ts: Optional[float]) -> Optional[str]:
 class JobResult:
     outcome: Outcome
     job: str
-    exit_status: Optional[int] = None
-    session: Optional[str] = None
-    session_kind: Optional[str] = None
-    log_path: Optional[str] = None
-    started_at: Optional[float] = None
-    ended_at: Optional[float] = None
+    exit_status: int | None = None
+    session: str | None = None
+    session_kind: str | None = None
+    log_path: str | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
     waiters: tuple[dict[str, Any], ...] = field(default_factory=tuple)
-    stop: Optional[dict[str, Any]] = None
+    stop: dict[str, Any] | None = None
     message: str = ""
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from jobwaiter.errors import CommandError, JobwaiterError, TransportError, UsageError
 from jobwaiter.jobs.request import JobRequest
@@ -50,7 +50,7 @@ def plan_waiters(cluster: Cluster, req: JobRequest) -> list[Waiter]:
     return waiters
 
 
-def run_job(cluster: Cluster, req: JobRequest, loop: Optional[WaitLoop] = None) -> JobResult:
+def run_job(cluster: Cluster, req: JobRequest, loop: WaitLoop | None = None) -> JobResult:
     waiters = plan_waiters(cluster, req)
     report = cluster.reporter
     head = cluster.head
@@ -103,7 +103,7 @@ def run_job(cluster: Cluster, req: JobRequest, loop: Optional[WaitLoop] = None) 
     return _maybe_stop(cluster, _wait(cluster, base, waiters, req, loop, started_at), req)
 
 
-def _started_at(stdout: str) -> Optional[float]:
+def _started_at(stdout: str) -> float | None:
     words = stdout.split()
     try:
         return float(words[2]) if len(words) >= 3 and words[0] == "started" else None
@@ -133,8 +133,8 @@ def _wait(
     base: JobResult,
     waiters: list[Waiter],
     req: JobRequest,
-    loop: Optional[WaitLoop],
-    started_at: Optional[float],
+    loop: WaitLoop | None,
+    started_at: float | None,
 ) -> JobResult:
     job = JobContext(
         name=base.job, head=cluster.head, config=cluster.config_dict, session=req.session,

@@ -10,7 +10,6 @@ import posixpath
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 from urllib.parse import unquote, urlparse
 
 from jobwaiter.errors import CommandError, UsageError
@@ -50,8 +49,8 @@ trap - EXIT
 class PreparedSubmit:
     basename: str
     command: str
-    data: Optional[bytes] = None
-    url: Optional[str] = None
+    data: bytes | None = None
+    url: str | None = None
 
     @property
     def remote_path(self) -> str:

@@ -6,7 +6,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from jobwaiter.errors import UsageError
 
@@ -39,7 +39,7 @@ def log_path(name: str) -> str:
     return f"{LOGS_DIR}/{name}.log"
 
 
-def _stamp(text: Optional[str]) -> tuple[Optional[int], Optional[float]]:
+def _stamp(text: str | None) -> tuple[int | None, float | None]:
     """Parse "<status> <time>" as written by the wrapper."""
     if not text:
         return None, None
@@ -58,16 +58,16 @@ class JobRecord:
 
     name: str
     meta: dict[str, Any] = field(default_factory=dict)
-    started_at: Optional[float] = None
-    exit_status: Optional[int] = None
-    ended_at: Optional[float] = None
-    pid: Optional[int] = None
-    stop_status: Optional[int] = None
+    started_at: float | None = None
+    exit_status: int | None = None
+    ended_at: float | None = None
+    pid: int | None = None
+    stop_status: int | None = None
     wrapper_alive: bool = False
     session_alive: bool = False
 
     @property
-    def session(self) -> Optional[str]:
+    def session(self) -> str | None:
         kind = self.meta.get("session")
         return str(kind) if kind else None
 

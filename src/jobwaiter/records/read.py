@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from jobwaiter.errors import CommandError
 from jobwaiter.records.layout import JobRecord
 from jobwaiter.sessions.scripts import dump_argv
 from jobwaiter.transport.base import Transport
 
 
-def read_records(head: Transport, names: Optional[list[str]] = None) -> list[JobRecord]:
+def read_records(head: Transport, names: list[str] | None = None) -> list[JobRecord]:
     result = head.run(dump_argv(names), idempotent=True, timeout=60)
     if not result.ok:
         raise CommandError(result, "reading job records")
@@ -19,7 +17,7 @@ def read_records(head: Transport, names: Optional[list[str]] = None) -> list[Job
 
 def parse_dump(text: str) -> list[JobRecord]:
     records: list[JobRecord] = []
-    name: Optional[str] = None
+    name: str | None = None
     fields: dict[str, str] = {}
     for line in text.splitlines():
         key, _, value = line.partition(" ")

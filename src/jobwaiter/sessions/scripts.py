@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 _DIR = Path(__file__).with_name("sh")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _script(name: str) -> str:
     return (_DIR / name).read_text()
 

@@ -7,7 +7,7 @@ Stdlib only.
 """
 
 from jobwaiter.waiters.base import Check, JobContext, JobWaiter, Waiter
-from jobwaiter.waiters.loop import Pacing, WaitLoop, WaitReport, WaiterOutcome
+from jobwaiter.waiters.loop import Pacing, WaiterOutcome, WaitLoop, WaitReport
 from jobwaiter.waiters.spec import Spec, parse_spec
 
 __all__ = [

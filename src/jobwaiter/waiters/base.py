@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Optional
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from jobwaiter.errors import SpecError
 from jobwaiter.transport.base import CommandResult, Transport
@@ -24,12 +24,12 @@ class JobContext:
     name: str
     head: Transport
     config: dict[str, Any] = field(default_factory=dict)
-    session: Optional[str] = None
+    session: str | None = None
     command: str = ""
-    started_at: Optional[float] = None
+    started_at: float | None = None
     nodes: dict[str, Transport] = field(default_factory=dict)
 
-    def run(self, argv: Sequence[str], node_id: Optional[str] = None, **kw: Any) -> CommandResult:
+    def run(self, argv: Sequence[str], node_id: str | None = None, **kw: Any) -> CommandResult:
         """Run argv on a node (the head by default)."""
         transport = self.nodes.get(node_id, self.head) if node_id else self.head
         return transport.run(argv, **kw)
@@ -42,9 +42,9 @@ class Check:
     done: bool
     ok: bool = True
     detail: str = ""
-    exit_status: Optional[int] = None
+    exit_status: int | None = None
     lost: bool = False
-    ended_at: Optional[float] = None
+    ended_at: float | None = None
 
     @classmethod
     def pending(cls, detail: str = "") -> Check:
@@ -70,7 +70,7 @@ class Waiter:
     name: ClassVar[str] = ""
     describe: ClassVar[str] = ""
     #: The session kind this waiter watches, for session waiters ("tmux", "screen").
-    session_kind: ClassVar[Optional[str]] = None
+    session_kind: ClassVar[str | None] = None
     max_block: ClassVar[float] = 0.0
 
     @classmethod
@@ -109,7 +109,7 @@ class JobWaiter:
         self.config = config
 
     def wait_for_completion(
-        self, node_id: str, cmd: str, session_name: str, timeout: Optional[int] = None
+        self, node_id: str, cmd: str, session_name: str, timeout: int | None = None
     ) -> None:
         raise NotImplementedError
 
@@ -121,7 +121,7 @@ class NodeRunner:
         self._head = head
         self._nodes = nodes
 
-    def run(self, node_id: Optional[str], cmd: str | Sequence[str]) -> CommandResult:
+    def run(self, node_id: str | None, cmd: str | Sequence[str]) -> CommandResult:
         argv = ["bash", "-c", cmd] if isinstance(cmd, str) else list(cmd)
         transport = self._nodes.get(node_id, self._head) if node_id else self._head
         return transport.run(argv)

@@ -4,7 +4,7 @@ of timeouts and Ctrl-C while the user's code blocks."""
 from __future__ import annotations
 
 import threading
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 from jobwaiter.waiters.base import Check, JobContext, JobWaiter, NodeRunner, Waiter
 
@@ -12,12 +12,12 @@ from jobwaiter.waiters.base import Check, JobContext, JobWaiter, NodeRunner, Wai
 class BlockingWaiter(Waiter):
     max_block: ClassVar[float] = 5.0
 
-    def __init__(self, user: JobWaiter, label: str, timeout: Optional[float] = None) -> None:
+    def __init__(self, user: JobWaiter, label: str, timeout: float | None = None) -> None:
         self.user = user
         self._label = label
         self.timeout = timeout
-        self._thread: Optional[threading.Thread] = None
-        self._error: Optional[BaseException] = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     @property
     def label(self) -> str:
@@ -42,5 +42,5 @@ class BlockingWaiter(Waiter):
         timeout = None if self.timeout is None else int(self.timeout)
         try:
             self.user.wait_for_completion("head", job.command, job.name, timeout)
-        except BaseException as exc:  # noqa: BLE001 - any failure of user code fails the wait
+        except BaseException as exc:
             self._error = exc

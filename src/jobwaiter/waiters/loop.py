@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
 
 from jobwaiter.errors import TransportError, WaiterError
 from jobwaiter.waiters.base import Check, JobContext, Waiter
@@ -41,8 +40,8 @@ class WaiterOutcome:
     name: str
     state: str
     detail: str = ""
-    exit_status: Optional[int] = None
-    ended_at: Optional[float] = None
+    exit_status: int | None = None
+    ended_at: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {"name": self.name, "outcome": self.state, "detail": self.detail}
@@ -151,8 +150,5 @@ class WaitLoop:
 
 
 def _outcome(waiter: Waiter, check: Check) -> WaiterOutcome:
-    if check.ok:
-        state = SUCCEEDED
-    else:
-        state = LOST if check.lost else FAILED
+    state = SUCCEEDED if check.ok else LOST if check.lost else FAILED
     return WaiterOutcome(waiter.label, state, check.detail, check.exit_status, check.ended_at)

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from importlib import metadata
-from typing import Any, Optional
+from typing import Any
 
 from jobwaiter.errors import SpecError
 from jobwaiter.waiters.base import JobWaiter, Waiter
@@ -41,7 +41,7 @@ def _load(target: str) -> Any:
     return obj
 
 
-def available(runtime_waiters: Optional[Mapping[str, type[Waiter]]] = None) -> list[
+def available(runtime_waiters: Mapping[str, type[Waiter]] | None = None) -> list[
     tuple[str, str]
 ]:
     """(name, one-line description) of every waiter that can be named without a dot."""
@@ -49,7 +49,7 @@ def available(runtime_waiters: Optional[Mapping[str, type[Waiter]]] = None) -> l
     for name, target in sorted(_entry_points().items()):
         try:
             rows.append((name, _describe(_load(target))))
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not hide the others
+        except Exception as exc:
             rows.append((name, f"(cannot load {target}: {exc})"))
     for name, cls in sorted((runtime_waiters or {}).items()):
         rows.append((name, _describe(cls)))
@@ -64,8 +64,8 @@ def _describe(obj: Any) -> str:
 def resolve(
     text: str,
     config: dict[str, Any],
-    runtime_waiters: Optional[Mapping[str, type[Waiter]]] = None,
-    timeout: Optional[float] = None,
+    runtime_waiters: Mapping[str, type[Waiter]] | None = None,
+    timeout: float | None = None,
 ) -> list[Waiter]:
     """Parse SPEC text and build its waiters, chains flattened in order.
 
@@ -77,7 +77,7 @@ def resolve(
 
 
 def _build(
-    spec: Spec, config: dict[str, Any], runtime: dict[str, type[Waiter]], timeout: Optional[float]
+    spec: Spec, config: dict[str, Any], runtime: dict[str, type[Waiter]], timeout: float | None
 ) -> Iterator[Waiter]:
     if spec.name == CHAIN:
         if not spec.args:
@@ -98,12 +98,12 @@ def _build(
                         "(or a dotted path to a JobWaiter class)")
     try:
         obj = _load(points[spec.name])
-    except Exception as exc:  # noqa: BLE001 - report any plugin import failure as a usage error
+    except Exception as exc:
         raise SpecError(f"job waiter {spec.name!r} cannot be loaded: {exc}") from exc
     yield _instantiate(obj, spec, config, timeout)
 
 
-def _user_class(spec: Spec, config: dict[str, Any], timeout: Optional[float]) -> Waiter:
+def _user_class(spec: Spec, config: dict[str, Any], timeout: float | None) -> Waiter:
     module_name, _, attr = spec.name.rpartition(".")
     try:
         module = importlib.import_module(module_name)
@@ -115,12 +115,12 @@ def _user_class(spec: Spec, config: dict[str, Any], timeout: Optional[float]) ->
         except ImportError as exc:
             raise SpecError(f"job waiter {spec.name!r}: cannot import {module_name!r}: {exc}") \
                 from exc
-        except Exception as exc:  # noqa: BLE001 - user module raised while importing
+        except Exception as exc:
             raise SpecError(f"job waiter {spec.name!r}: importing {module_name!r} failed: "
                             f"{type(exc).__name__}: {exc}") from exc
         finally:
             sys.path.remove(os.getcwd())
-    except Exception as exc:  # noqa: BLE001 - user module raised while importing
+    except Exception as exc:
         raise SpecError(f"job waiter {spec.name!r}: importing {module_name!r} failed: "
                         f"{type(exc).__name__}: {exc}") from exc
     obj = getattr(module, attr, None)
@@ -129,7 +129,7 @@ def _user_class(spec: Spec, config: dict[str, Any], timeout: Optional[float]) ->
     return _instantiate(obj, spec, config, timeout)
 
 
-def _instantiate(obj: Any, spec: Spec, config: dict[str, Any], timeout: Optional[float]) -> Waiter:
+def _instantiate(obj: Any, spec: Spec, config: dict[str, Any], timeout: float | None) -> Waiter:
     if inspect.isclass(obj) and issubclass(obj, Waiter):
         return obj.create(spec.args, config)
     if inspect.isclass(obj) and issubclass(obj, JobWaiter):
@@ -137,7 +137,7 @@ def _instantiate(obj: Any, spec: Spec, config: dict[str, Any], timeout: Optional
             raise SpecError(f"job waiter {spec.name!r} takes no parameters")
         try:
             user = obj(config)
-        except Exception as exc:  # noqa: BLE001 - user constructor failed
+        except Exception as exc:
             raise SpecError(f"job waiter {spec.name!r} could not be created: "
                             f"{type(exc).__name__}: {exc}") from exc
         return BlockingWaiter(user, spec.name, timeout)

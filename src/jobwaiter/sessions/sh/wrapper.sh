@@ -3,9 +3,11 @@
 #   LOG   path (relative to $HOME) that receives the job's stdout+stderr, or empty
 #   TEE   1: also copy the log to our stdout (a foreground job with --job-log)
 #   HOLD  1: keep the session open with a shell after the job (no waiter)
-# The wrapper is the session's process. It must outlive whatever ends the job (Ctrl-C, a
-# hangup, SIGTERM) long enough to write the status, so it catches those signals with a handler:
-# an *ignored* signal (trap '') would be inherited by the job, a caught one is not.
+# The wrapper is the session's process. It must outlive Ctrl-C and SIGTERM sent to the job's
+# process group long enough to write the status, so it catches them with a handler: an
+# *ignored* signal (trap '') would be inherited by the job, a caught one is not. A hangup is
+# not caught: when the session's server dies, the wrapper dies, the kernel hangs up the job
+# as for any terminal, and the job is reported lost - nobody saw how it ended.
 d=$1 log=$2 tee=$3 hold=$4
 
 # The lock is held for exactly as long as the wrapper lives; waiters block on it (no polling).
@@ -26,10 +28,7 @@ cd || cd /
 date +%s.%N > "$d/started"
 echo "$$" > "$d/pid.tmp" && mv -f "$d/pid.tmp" "$d/pid"
 
-jw_sig=
-trap 'jw_sig=INT' INT
-trap 'jw_sig=HUP' HUP
-trap 'jw_sig=TERM' TERM
+trap ':' INT TERM
 
 jw_cmd=$(<"$d/command")
 # fd 9 is closed for the job so that a daemon it leaves behind cannot hold the lock.
@@ -60,7 +59,7 @@ if [ -f "$d/stop.sh" ]; then
 fi
 
 if [ "$hold" = 1 ]; then
-  trap - INT HUP TERM
+  trap - INT TERM
   printf '\n[jobwaiter] the job ended with status %s; this session stays open until you exit.\n' "$rc"
   exec bash -i
 fi

@@ -1,0 +1,111 @@
+"""Shared fixtures. Every test gets its own HOME, TMUX_TMPDIR and SCREENDIR in a short temp
+path (unix socket paths are limited to about 107 bytes), so nothing of the machine's own
+sessions or files is touched, and whatever a test started there is ended afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from jobwaiter.cli.main import run as cli_run
+
+LOCAL_YAML = """\
+cluster_name: test
+provider:
+  type: local
+head_start_commands:
+  - echo started >> ~/cluster.log
+head_stop_commands:
+  - echo stopped >> ~/cluster.log
+"""
+
+
+@dataclass
+class Env:
+    """A private head: HOME, tmux and screen directories, and a local cluster file."""
+
+    home: Path
+    config: Path
+
+    @property
+    def jobs(self) -> Path:
+        return self.home / ".jobwaiter" / "jobs"
+
+    def record(self, name: str) -> Path:
+        return self.jobs / name
+
+    def status(self, name: str) -> str | None:
+        p = self.record(name) / "status"
+        return p.read_text().split()[0] if p.exists() else None
+
+    def write_config(self, text: str, name: str = "cluster.yaml") -> Path:
+        p = self.home / name
+        p.write_text(text)
+        return p
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    root = Path(tempfile.mkdtemp(prefix="jw", dir="/tmp"))
+    home = root / "h"
+    home.mkdir()
+    screendir = root / "s"
+    screendir.mkdir(mode=0o700)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("TMUX_TMPDIR", str(root))
+    monkeypatch.setenv("SCREENDIR", str(screendir))
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.delenv("STY", raising=False)
+    monkeypatch.chdir(home)
+    config = home / "cluster.yaml"
+    config.write_text(LOCAL_YAML)
+    yield Env(home, config)
+    subprocess.run(["tmux", "kill-server"], capture_output=True, check=False)
+    ls = subprocess.run(["screen", "-ls"], capture_output=True, text=True, check=False)
+    for line in ls.stdout.splitlines():
+        parts = line.split()
+        if parts and "." in parts[0] and parts[0].split(".")[0].isdigit():
+            subprocess.run(["screen", "-S", parts[0], "-X", "quit"], capture_output=True,
+                           check=False)
+    # Jobs that outlive their session (a test of exactly that) are ended by their record.
+    for pid_file in (home / ".jobwaiter" / "jobs").glob("*/pid"):
+        try:
+            pgid = int(pid_file.read_text())
+            if pgid > 1:
+                os.killpg(pgid, 9)
+        except (ValueError, OSError):
+            pass
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> dict:  # type: ignore[type-arg]
+        return json.loads(self.out)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def cli(capfd: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Run the CLI in-process; returns exit code, stdout and stderr (fd level, so a
+    foreground job's own output is captured too)."""
+
+    def invoke(*argv: str) -> CliResult:
+        capfd.readouterr()
+        code = cli_run(list(argv))
+        out, err = capfd.readouterr()
+        return CliResult(code, out, err)
+
+    return invoke
