@@ -43,8 +43,19 @@ def json_option(f: F) -> F:
                         help="Print one JSON object on stdout at the end.")(f)
 
 
-def open_cluster(config: str, cluster_name: str | None, reporter: TerminalReporter) -> Cluster:
-    return Cluster(config, cluster_name=cluster_name, reporter=reporter)
+def open_cluster(
+    config: str, cluster_name: str | None, reporter: TerminalReporter, yes: bool = False
+) -> Cluster:
+    def ask(question: str) -> bool:
+        if yes:
+            reporter.warn(f"{question}: yes (-y)")
+            return True
+        if not sys.stdin.isatty():
+            reporter.warn(f"{question}: no (no terminal to ask, and no -y)")
+            return False
+        return click.confirm(f"jobwaiter: {question}?", default=False, err=True)
+
+    return Cluster(config, cluster_name=cluster_name, reporter=reporter, confirm=ask)
 
 
 def confirm(what: str, yes: bool) -> None:

@@ -9,6 +9,7 @@ import click
 from jobwaiter import __version__
 from jobwaiter.cli.cluster import start_cmd, stop_cmd, waiters_cmd
 from jobwaiter.cli.common import Exit
+from jobwaiter.cli.inspect import jobs_cmd, kill_cmd, logs_cmd, wait_cmd
 from jobwaiter.cli.output import EXIT_UNREACHABLE, EXIT_USAGE
 from jobwaiter.cli.run import exec_cmd, submit_cmd
 from jobwaiter.errors import CommandError, JobwaiterError, TransportError, UsageError
@@ -31,7 +32,8 @@ def cli() -> None:
     """
 
 
-for command in (exec_cmd, submit_cmd, start_cmd, stop_cmd, waiters_cmd):
+for command in (exec_cmd, submit_cmd, start_cmd, stop_cmd, waiters_cmd, wait_cmd, jobs_cmd,
+                logs_cmd, kill_cmd):
     cli.add_command(command)
 
 

@@ -76,6 +76,19 @@ class JobRecord:
         return self.exit_status is not None
 
     @property
+    def running(self) -> bool:
+        return not self.ended and (self.wrapper_alive or self.session_alive)
+
+    @property
+    def state(self) -> str:
+        """running / succeeded / failed (N) / lost / started-no-waiter, as ``jobs`` shows it."""
+        if self.exit_status is not None:
+            return "succeeded" if self.exit_status == 0 else f"failed ({self.exit_status})"
+        if self.running:
+            return "started-no-waiter" if self.session and not self.meta.get("spec") else "running"
+        return "lost"
+
+    @property
     def lost(self) -> bool:
         """Gone without a recorded status: never to be mistaken for success."""
         return not self.ended and not self.wrapper_alive and not self.session_alive

@@ -9,7 +9,10 @@ from jobwaiter.sessions.kinds import KINDS, SessionKind, session_kind
 from jobwaiter.sessions.scripts import (
     check_argv,
     dump_argv,
+    follow_argv,
+    kill_argv,
     launch_argv,
+    prune_argv,
     wrapper_text,
 )
 
@@ -18,7 +21,10 @@ __all__ = [
     "SessionKind",
     "check_argv",
     "dump_argv",
+    "follow_argv",
+    "kill_argv",
     "launch_argv",
+    "prune_argv",
     "session_kind",
     "wrapper_text",
 ]

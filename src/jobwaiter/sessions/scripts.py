@@ -43,3 +43,19 @@ def check_argv(name: str, block: float) -> list[str]:
 def dump_argv(names: list[str] | None = None) -> list[str]:
     """Print the records of ``names`` (all records when None)."""
     return ["bash", "-c", _script("dump.sh"), "jw", *(names or [])]
+
+
+def kill_argv(name: str, signum: int, grace: float) -> list[str]:
+    """Signal a job's process group, escalating to KILL after ``grace`` seconds."""
+    return ["bash", "-c", _script("kill.sh"), "jw", name, str(signum), f"{grace:g}"]
+
+
+def follow_argv(name: str, log: str, follow: bool, lines: int | None) -> list[str]:
+    """Print a job's log (all of it, or the last ``lines``), following it until the job ends."""
+    count = "all" if lines is None else str(lines)
+    return ["bash", "-c", _script("follow.sh"), "jw", name, log, "1" if follow else "0", count]
+
+
+def prune_argv(names: list[str]) -> list[str]:
+    """Remove the records and logs of these jobs, unless one is still running."""
+    return ["bash", "-c", _script("prune.sh"), "jw", *names]

@@ -39,6 +39,13 @@ class SessionWaiter(Waiter):
         return Check.pending(f"job {state}")
 
 
+class JobEndWaiter(SessionWaiter):
+    """Wait until a job (in the foreground of an earlier jobwaiter) has ended."""
+
+    name = "job"
+    describe = "wait until the job has ended (its exit status decides)"
+
+
 class TmuxWaiter(SessionWaiter):
     """Wait until the job in the tmux session has ended; its exit status decides."""
 
@@ -53,3 +60,8 @@ class ScreenWaiter(SessionWaiter):
     name = "screen"
     describe = "wait until the job in the screen session ends (its exit status decides)"
     session_kind = "screen"
+
+
+def session_waiter(kind: str) -> SessionWaiter:
+    """The waiter for a session kind ("tmux" or "screen")."""
+    return TmuxWaiter() if kind == "tmux" else ScreenWaiter()

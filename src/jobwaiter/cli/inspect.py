@@ -1,0 +1,203 @@
+"""``wait``, ``jobs``, ``logs`` and ``kill``: coming back to jobs started earlier."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from typing import Any
+
+import click
+
+from jobwaiter.cli.common import (
+    Exit,
+    cluster_name_option,
+    confirm,
+    json_option,
+    open_cluster,
+    quiet_option,
+    resume_command,
+    yes_option,
+)
+from jobwaiter.cli.output import EXIT_LOST, TerminalReporter, exit_code, print_result
+from jobwaiter.errors import UsageError
+from jobwaiter.jobs.result import iso
+from jobwaiter.records import JobRecord
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> float:
+    m = _DURATION.fullmatch(text.strip())
+    if not m:
+        raise UsageError(f"bad duration {text!r} (examples: 90s, 30m, 12h, 7d, 2w)")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+@click.command("wait")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("session")
+@click.option("--job-waiter", "job_waiter", metavar="SPEC",
+              help="Wait with this SPEC instead of the one the job was started with.")
+@click.option("--job-timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Give up waiting after this long (exit 124).")
+@click.option("--stop", is_flag=True, help="Stop the cluster once the job has completed.")
+@yes_option
+@quiet_option
+@json_option
+@cluster_name_option
+def wait_cmd(config: str, session: str, job_waiter: str | None, job_timeout: float | None,
+             stop: bool, yes: bool, quiet: bool, as_json: bool, cluster_name: str | None) -> None:
+    """Wait again for a job started earlier (after a timeout, Ctrl-C or a dropped laptop).
+    Exit codes are those of exec; a job that has ended returns at once.
+
+    \b
+    Examples:
+      jobwaiter wait cluster.yaml jobwaiter-3f9c2a1b7d4e
+      jobwaiter wait cluster.yaml jobwaiter-3f9c2a1b7d4e --job-timeout 3600 --stop -y
+    """
+    reporter = TerminalReporter(quiet)
+    with open_cluster(config, cluster_name, reporter, yes) as cluster:
+        if stop:
+            confirm(f"stop cluster {cluster.name!r} once the job has completed", yes)
+        result = cluster.wait(session, job_waiter=job_waiter, job_timeout=job_timeout, stop=stop)
+    print_result(result, reporter, as_json, resume_command(config, session, cluster_name))
+    raise Exit(exit_code(result))
+
+
+def _row(r: JobRecord, now: float) -> dict[str, Any]:
+    start = r.started_at
+    end = r.ended_at if r.ended_at is not None else (now if r.running else None)
+    log = r.meta.get("log")
+    return {
+        "session": r.name,
+        "state": r.state,
+        "exit_status": r.exit_status,
+        "session_kind": r.session,
+        "started_at": iso(start),
+        "ended_at": iso(r.ended_at),
+        "duration": None if start is None or end is None else round(end - start, 3),
+        "command": r.meta.get("command", ""),
+        "waiter": r.meta.get("spec"),
+        "log_path": f"~/{log}" if log else None,
+    }
+
+
+def _short(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    return f"{s}s" if s < 60 else f"{s // 60}m{s % 60:02d}s" if s < 3600 else \
+        f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+@click.command("jobs")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--all", "show_all", is_flag=True, help="Include jobs older than a day.")
+@click.option("--prune", is_flag=True, help="Remove records and logs of ended jobs.")
+@click.option("--older-than", default="7d", show_default=True, metavar="AGE",
+              help="With --prune: only jobs started longer ago than this (e.g. 12h, 7d).")
+@json_option
+@cluster_name_option
+def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: str, as_json: bool,
+             cluster_name: str | None) -> None:
+    """List the jobs on the cluster's head, newest first.
+
+    \b
+    Examples:
+      jobwaiter jobs cluster.yaml
+      jobwaiter jobs cluster.yaml --all --json
+      jobwaiter jobs cluster.yaml --prune --older-than 7d
+    """
+    age = parse_duration(older_than)
+    reporter = TerminalReporter()
+    with open_cluster(config, cluster_name, reporter) as cluster:
+        if prune:
+            lines = cluster.prune(age)
+            if as_json:
+                click.echo(json.dumps({"pruned": [ln.split()[1] for ln in lines
+                                                  if ln.startswith("removed ")]}))
+            for line in lines:
+                reporter.phase(line)
+            if not lines:
+                reporter.phase(f"nothing to prune (no ended job older than {older_than})")
+            return
+        records = cluster.jobs(include_old=show_all)
+    now = time.time()
+    rows = [_row(r, now) for r in records]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        reporter.phase("no jobs" + ("" if show_all else " in the last day (--all for older)"))
+        return
+    width = shutil.get_terminal_size((120, 24)).columns
+    header = f"{'SESSION':<22}  {'STATE':<17}  {'STARTED':<19}  {'DURATION':>8}  COMMAND"
+    click.echo(header)
+    for row in rows:
+        started = (row["started_at"] or "-")[:19].replace("T", " ")
+        line = (f"{row['session']:<22}  {row['state']:<17}  {started:<19}  "
+                f"{_short(row['duration']):>8}  ")
+        room = max(width - len(line), 10)
+        cmd = " ".join(str(row["command"]).split())
+        click.echo(line + (cmd if len(cmd) <= room else cmd[: room - 3] + "..."))
+    click.echo("logs: ~/user/logs/<SESSION>.log (jobwaiter logs CONFIG SESSION)")
+
+
+@click.command("logs")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("session")
+@click.option("-f", "--follow", is_flag=True,
+              help="Keep printing until the job ends, then exit with its outcome code.")
+@click.option("--tail", "lines", type=click.IntRange(min=0), metavar="N",
+              help="Only the last N lines.")
+@cluster_name_option
+def logs_cmd(config: str, session: str, follow: bool, lines: int | None,
+             cluster_name: str | None) -> None:
+    """Print a job's log (~/user/logs/SESSION.log on the head).
+
+    \b
+    Examples:
+      jobwaiter logs cluster.yaml jobwaiter-3f9c2a1b7d4e --tail 50
+      jobwaiter logs cluster.yaml jobwaiter-3f9c2a1b7d4e -f
+    """
+    with open_cluster(config, cluster_name, TerminalReporter()) as cluster:
+        record = cluster.logs(session, follow=follow, lines=lines)
+    if not follow:
+        return
+    if record.exit_status is not None:
+        raise Exit(record.exit_status if record.exit_status <= 255 else 1)
+    if record.running:
+        raise Exit(130, "jobwaiter: stopped following; the job keeps running")
+    raise Exit(EXIT_LOST, f"jobwaiter: job {session} is lost: it ended without recording "
+                          "an exit status")
+
+
+@click.command("kill")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("session")
+@click.option("--signal", "sig", default="TERM", show_default=True, metavar="SIGNAL",
+              help="Signal to send first (name or number).")
+@click.option("--grace", default=10.0, show_default=True, type=click.FloatRange(min=0),
+              metavar="SECONDS", help="Then wait this long before sending KILL.")
+@quiet_option
+@cluster_name_option
+def kill_cmd(config: str, session: str, sig: str, grace: float, quiet: bool,
+             cluster_name: str | None) -> None:
+    """Stop a job: signal its process group (the job and its children), send KILL after the
+    grace period, end its session and record 128+N as its status.
+
+    \b
+    Examples:
+      jobwaiter kill cluster.yaml jobwaiter-3f9c2a1b7d4e
+      jobwaiter kill cluster.yaml jobwaiter-3f9c2a1b7d4e --signal INT --grace 30
+    """
+    reporter = TerminalReporter(quiet)
+    with open_cluster(config, cluster_name, reporter) as cluster:
+        was_running, status = cluster.kill(session, sig, grace)
+    if was_running:
+        reporter.phase(f"killed {session}; recorded exit status {status}")
+    else:
+        reporter.phase(f"{session} had already ended with status {status}")

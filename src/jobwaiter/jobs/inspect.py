@@ -1,0 +1,128 @@
+"""Coming back to jobs: wait again, list, follow logs, kill, prune."""
+
+from __future__ import annotations
+
+import signal as _signal
+import time
+from typing import TYPE_CHECKING
+
+from jobwaiter.errors import CommandError, UsageError
+from jobwaiter.jobs.request import JobRequest
+from jobwaiter.jobs.result import JobResult, Outcome
+from jobwaiter.jobs.run import finish_wait, plan_waiters
+from jobwaiter.records import JobRecord, check_name
+from jobwaiter.records.read import read_records
+from jobwaiter.sessions import follow_argv, kill_argv, prune_argv
+from jobwaiter.waiters.loop import WaitLoop
+from jobwaiter.waiters.session import JobEndWaiter, session_waiter
+
+if TYPE_CHECKING:
+    from jobwaiter.cluster.cluster import Cluster
+
+DAY = 86400.0
+
+
+def get_record(cluster: Cluster, name: str) -> JobRecord:
+    check_name(name)
+    records = read_records(cluster.head, [name])
+    if not records:
+        raise UsageError(f"no job {name} on the head of cluster {cluster.name}")
+    return records[0]
+
+
+def wait_job(
+    cluster: Cluster,
+    name: str,
+    job_waiter: str | None = None,
+    timeout: float | None = None,
+    stop: bool = False,
+    loop: WaitLoop | None = None,
+) -> JobResult:
+    """Wait again for a job started earlier, with the SPEC it was started with unless another
+    is given. A job that has ended returns at once with its recorded outcome."""
+    record = get_record(cluster, name)
+    meta = record.meta
+    session = meta.get("session") or None
+    req = JobRequest(command=str(meta.get("command", "")), session=session,
+                     job_waiter=job_waiter or meta.get("spec"), stop=stop, timeout=timeout)
+    waiters = plan_waiters(cluster, req)
+    if not waiters or waiters[0].session_kind is None:
+        # Whatever else is waited for, the job itself must have ended first.
+        waiters.insert(0, session_waiter(session) if session else JobEndWaiter())
+    log = meta.get("log")
+    base = JobResult(Outcome.STARTED, name, session=name if session else None,
+                     session_kind=session, log_path=f"~/{log}" if log else None,
+                     started_at=record.started_at, ended_at=record.ended_at,
+                     exit_status=record.exit_status)
+    return finish_wait(cluster, base, waiters, req, loop, record.started_at)
+
+
+def list_jobs(cluster: Cluster, include_old: bool = False) -> list[JobRecord]:
+    """Jobs on the head, newest first; without ``include_old`` only those of the last day
+    (and any still running)."""
+    records = read_records(cluster.head)
+    records.sort(key=_started, reverse=True)
+    if include_old:
+        return records
+    cutoff = time.time() - DAY
+    return [r for r in records if r.running or _started(r) >= cutoff]
+
+
+def _started(record: JobRecord) -> float:
+    created = record.meta.get("created_at")
+    if record.started_at is not None:
+        return record.started_at
+    return float(created) if isinstance(created, (int, float)) else 0.0
+
+
+def prune_jobs(cluster: Cluster, older_than: float) -> list[str]:
+    """Remove the records and logs of ended jobs started more than ``older_than`` seconds
+    ago. Running jobs are never removed (the head checks again before removing)."""
+    cutoff = time.time() - older_than
+    names = [r.name for r in read_records(cluster.head)
+             if not r.running and _started(r) < cutoff]
+    if not names:
+        return []
+    result = cluster.head.run(prune_argv(names))
+    if not result.ok:
+        raise CommandError(result, "pruning job records")
+    return result.stdout.splitlines()
+
+
+def follow_log(cluster: Cluster, name: str, follow: bool, lines: int | None) -> JobRecord:
+    """Print the job's log to our stdout; with ``follow``, until the job ends. Returns the
+    record as it is afterwards."""
+    record = get_record(cluster, name)
+    log = record.meta.get("log")
+    if not log:
+        raise UsageError(f"job {name} has no log (start it with --job-log, or use a waiter)")
+    result = cluster.head.run(follow_argv(name, str(log), follow, lines), capture=False)
+    if result.exit_status == 3:
+        raise UsageError(f"the log of job {name} (~/{log}) is gone")
+    return get_record(cluster, name)
+
+
+def parse_signal(text: str) -> int:
+    name = text.upper()
+    if name.isdigit():
+        num = int(name)
+        if num in {s.value for s in _signal.Signals}:
+            return num
+    else:
+        name = name if name.startswith("SIG") else "SIG" + name
+        if name in _signal.Signals.__members__:
+            return int(_signal.Signals[name])
+    raise UsageError(f"unknown signal {text!r}")
+
+
+def kill_job(cluster: Cluster, name: str, signum: int, grace: float = 10.0) -> tuple[bool, int]:
+    """Signal the job's process group, escalate to KILL after ``grace`` seconds, end its
+    session. Returns (whether it was still running, its recorded status)."""
+    check_name(name)
+    result = cluster.head.run(kill_argv(name, signum, grace))
+    if result.exit_status == 2:
+        raise UsageError(result.stderr.strip() or f"no job {name}")
+    if not result.ok:
+        raise CommandError(result, f"killing job {name}")
+    word, _, status = result.stdout.strip().rpartition("\n")[2].partition(" ")
+    return word == "status", int(status)
