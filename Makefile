@@ -5,35 +5,46 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_PACKAGES := tmux screen openssh-server util-linux curl procps
+# What a head node needs (the local provider makes this machine the head).
+HEAD_PACKAGES := tmux screen util-linux procps
+# What the tests add: private sshd servers, and a URL to download from.
+TEST_PACKAGES := $(HEAD_PACKAGES) openssh-server openssh-client curl
 
-.PHONY: demo test system venv test-deps lint bench clean
+.PHONY: demo test head-packages test-packages venv test-deps lint bench clean
 
-system:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do \
-	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+head-packages:
+	$(call apt_install,$(HEAD_PACKAGES))
+
+test-packages:
+	$(call apt_install,$(TEST_PACKAGES))
+	@command -v java >/dev/null || { echo "installing a Java runtime for Spark"; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless \
+	  >/dev/null; }
 
 $(BIN)/jobwaiter: pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e .
 	@touch $@
 
-venv: system $(BIN)/jobwaiter
+venv: $(BIN)/jobwaiter
 
-demo: venv
+demo: head-packages venv
 	$(BIN)/jobwaiter exec examples/local.yaml \
 	  'for i in 1 2 3; do echo "step $$i on $$(hostname)"; sleep 1; done' \
 	  --tmux --job-waiter=tmux
 	@echo "--- the job's log:"; cat ~/user/logs/$$(ls -t ~/user/logs | head -1)
 
-test-deps: venv
-	$(BIN)/pip install -q -e '.[test]'
+test-deps: test-packages venv
+	$(BIN)/pip install -q -e '.[test,engines]'
 
 test: test-deps
 	$(BIN)/pytest -q

@@ -5,7 +5,8 @@
     │   ├── ConfigError            the cluster YAML is invalid
     │   └── SpecError              a --job-waiter SPEC does not parse or name a waiter
     ├── TransportError             a node could not be reached (CLI exit 255)
-    │   └── CommandTimeout         a command did not finish within its transport timeout
+    │   ├── CommandTimeout         a command did not finish within its transport timeout
+    │   └── AccessError            the node refused the login or its host key changed
     ├── CommandError               a command ran and failed; carries its CommandResult
     └── WaiterError                a waiter decided the job's work failed
 
@@ -43,6 +44,12 @@ class TransportError(JobwaiterError):
 
 class CommandTimeout(TransportError):
     """A command exceeded the timeout the caller gave the transport."""
+
+
+class AccessError(TransportError):
+    """The node answered but refused our login, or could not prove it is the host we know
+    (a changed host key). Retrying cannot fix either, so a wait stops instead of reconnecting.
+    """
 
 
 class CommandError(JobwaiterError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from typing import TextIO
 
@@ -46,9 +47,9 @@ def exit_code(result: JobResult) -> int:
 
 
 class TerminalReporter:
-    """Reporter for humans. On a terminal the wait is one line rewritten in place; piped,
-    each change of state is one plain line, and an unchanged one is repeated at most once a
-    minute so logs stay short."""
+    """Reporter for humans. On a terminal the wait is one line rewritten in place, its elapsed
+    time ticking every second even while a check blocks; piped, each change of state is one
+    plain line, and an unchanged one is repeated at most once a minute so logs stay short."""
 
     def __init__(self, quiet: bool = False, stream: TextIO | None = None) -> None:
         self.quiet = quiet
@@ -56,42 +57,63 @@ class TerminalReporter:
         self.live = self.stream.isatty()
         self._last = ""
         self._last_at = 0.0
-        self._dirty = False
+        self._lock = threading.Lock()
+        self._status: tuple[str, float, float] | None = None  # message, elapsed, when
+        self._ticker: threading.Thread | None = None
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
 
     def _clear(self) -> None:
-        if self._dirty:
-            self.stream.write("\r\033[K")
-            self._dirty = False
+        if self._status is not None:
+            self._status = None
+            self._write("\r\033[K")
 
     def phase(self, message: str) -> None:
         if self.quiet:
             return
-        self._clear()
-        self.stream.write(f"jobwaiter: {message}\n")
-        self.stream.flush()
+        with self._lock:
+            self._clear()
+            self._write(f"jobwaiter: {message}\n")
 
     def progress(self, message: str, elapsed: float) -> None:
         if self.quiet:
             return
-        line = f"jobwaiter: {message} ({_duration(elapsed)})"
         if self.live:
-            self.stream.write("\r\033[K" + line[: 200])
-            self._dirty = True
-            self.stream.flush()
+            with self._lock:
+                self._status = (message, elapsed, time.monotonic())
+                self._draw()
+            if self._ticker is None:
+                self._ticker = threading.Thread(target=self._tick, daemon=True)
+                self._ticker.start()
             return
         now = time.monotonic()
         if message != self._last or now - self._last_at >= 60:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            self._write(f"jobwaiter: {message} ({_duration(elapsed)})\n")
             self._last, self._last_at = message, now
 
+    def _draw(self) -> None:
+        if self._status is None:
+            return
+        message, elapsed, when = self._status
+        line = f"jobwaiter: {message} ({_duration(elapsed + time.monotonic() - when)})"
+        self._write("\r\033[K" + line[:200])
+
+    def _tick(self) -> None:
+        while True:
+            time.sleep(1.0)
+            with self._lock:
+                self._draw()
+
     def warn(self, message: str) -> None:
-        self._clear()
-        self.stream.write(f"jobwaiter: warning: {message}\n")
-        self.stream.flush()
+        with self._lock:
+            self._clear()
+            self._write(f"jobwaiter: warning: {message}\n")
 
     def done(self) -> None:
-        self._clear()
+        with self._lock:
+            self._clear()
 
 
 def _duration(seconds: float) -> str:
@@ -122,7 +144,7 @@ def print_result(
     if result.ok:
         reporter.phase(line)
     else:
-        reporter.warn(line) if result.outcome is Outcome.STOP_FAILED else _error(reporter, line)
+        _error(reporter, line)
     if result.outcome in (Outcome.TIMEOUT, Outcome.INTERRUPTED, Outcome.UNREACHABLE) and resume:
         _error(reporter, f"the job keeps running; to wait again: {resume}")
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from jobwaiter.cli import nodes
 from jobwaiter.cli.common import (
     Exit,
     cluster_name_option,
@@ -63,10 +64,16 @@ def _confirm_costly(start: bool, stop: bool, yes: bool, name: str) -> None:
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.argument("cmd")
 @job_options
+@click.option("--node-ip", metavar="IP",
+              help="Run on this node (an address of the config) instead of the head.")
+@click.option("--all-nodes", is_flag=True,
+              help="Run CMD in the foreground on every node; output lines start with the node.")
+@click.option("--no-parallel", is_flag=True, help="With --all-nodes: one node at a time.")
 def exec_cmd(config: str, cmd: str, tmux: bool, screen: bool, job_waiter: str | None,
              job_log: bool, stop: bool, start: bool, job_timeout: float | None,
              env: tuple[str, ...], yes: bool, quiet: bool, as_json: bool,
-             cluster_name: str | None) -> None:
+             cluster_name: str | None, node_ip: str | None, all_nodes: bool,
+             no_parallel: bool) -> None:
     """Run CMD with bash on the head node, in $HOME there.
 
     \b
@@ -75,14 +82,21 @@ def exec_cmd(config: str, cmd: str, tmux: bool, screen: bool, job_waiter: str | 
       jobwaiter exec cluster.yaml 'sleep 60; echo done' --tmux --job-waiter=tmux
       jobwaiter exec cluster.yaml "spark-submit --deploy-mode cluster app.py" \\
           --tmux --job-waiter='chain[tmux, spark]' --stop -y
+      jobwaiter exec cluster.yaml 'nvidia-smi -L' --all-nodes
     """
+    nodes.check_options(all_nodes, node_ip, no_parallel, tmux=tmux, screen=screen,
+                        job_waiter=job_waiter, job_log=job_log, job_timeout=job_timeout)
     reporter = TerminalReporter(quiet)
-    cluster = open_cluster(config, cluster_name, reporter)
+    cluster = open_cluster(config, cluster_name, reporter, yes)
     with cluster:
         _confirm_costly(start, stop, yes, cluster.name)
+        if all_nodes:
+            done = cluster.exec_all(cmd, parallel=not no_parallel, stop=stop, start=start,
+                                    env=list(env), on_done=None if as_json else nodes.print_output)
+            raise Exit(nodes.finish(done, reporter, as_json))
         result = cluster.exec(cmd, tmux=tmux, screen=screen, job_waiter=job_waiter,
                               job_log=job_log, stop=stop, start=start,
-                              job_timeout=job_timeout, env=list(env))
+                              job_timeout=job_timeout, env=list(env), node_ip=node_ip)
     _finish(result, reporter, as_json, config, cluster_name)
 
 
@@ -122,10 +136,14 @@ class SubmitCommand(click.Command):
 @click.argument("script")
 @click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
 @job_options
+@click.option("--runtime", metavar="NAME",
+              help="Run SCRIPT with a configured runtime: spark runs .py with spark-submit "
+                   "and .scala with spark-shell -i.")
 def submit_cmd(config: str, script: str, script_args: tuple[str, ...], tmux: bool,
                screen: bool, job_waiter: str | None, job_log: bool, stop: bool,
                start: bool, job_timeout: float | None, env: tuple[str, ...], yes: bool,
-               quiet: bool, as_json: bool, cluster_name: str | None) -> None:
+               quiet: bool, as_json: bool, cluster_name: str | None,
+               runtime: str | None) -> None:
     """Upload SCRIPT to ~/user/jobs/ on the head and run it by type (.sh with bash, .py with
     python3; an http(s):// URL is downloaded on the head). Options go before SCRIPT;
     everything after it is passed to the script verbatim, never expanded on the head.
@@ -134,12 +152,14 @@ def submit_cmd(config: str, script: str, script_args: tuple[str, ...], tmux: boo
     Examples:
       jobwaiter submit --tmux --job-waiter=tmux cluster.yaml train.py --epochs 3
       jobwaiter submit cluster.yaml https://example.org/job.sh 'a b' '$literal'
+      jobwaiter submit --runtime spark --tmux --job-waiter=spark cluster.yaml etl.py 2024
     """
     reporter = TerminalReporter(quiet)
-    cluster = open_cluster(config, cluster_name, reporter)
+    cluster = open_cluster(config, cluster_name, reporter, yes)
     with cluster:
         _confirm_costly(start, stop, yes, cluster.name)
         result = cluster.submit(script, list(script_args), tmux=tmux, screen=screen,
                                 job_waiter=job_waiter, job_log=job_log, stop=stop,
-                                start=start, job_timeout=job_timeout, env=list(env))
+                                start=start, job_timeout=job_timeout, env=list(env),
+                                runtime=runtime)
     _finish(result, reporter, as_json, config, cluster_name)

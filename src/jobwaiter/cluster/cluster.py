@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import copy
+import shlex
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from jobwaiter import runtimes
 from jobwaiter.cluster.config import ClusterConfig, load_config, validate_config
 from jobwaiter.cluster.control import control_script
+from jobwaiter.cluster.nodes import (
+    NodeRun,
+    NodesResult,
+    control_on_workers,
+    done_lines,
+    find_node,
+    raise_failed,
+    run_everywhere,
+)
 from jobwaiter.cluster.providers import Node, Provider, provider_for
-from jobwaiter.errors import CommandError
+from jobwaiter.errors import JobwaiterError, UsageError
+from jobwaiter.jobs import inspect
 from jobwaiter.jobs.events import NullReporter, Reporter
 from jobwaiter.jobs.request import JobRequest, parse_env
 from jobwaiter.jobs.result import JobResult
 from jobwaiter.jobs.run import plan_waiters, run_job
 from jobwaiter.jobs.submit import prepare_submit
+from jobwaiter.records import JobRecord
 from jobwaiter.sessions import session_kind
 from jobwaiter.transport.base import Transport
 from jobwaiter.waiters.base import Waiter
@@ -36,6 +50,7 @@ class Cluster:
         config: ConfigSource,
         cluster_name: str | None = None,
         reporter: Reporter | None = None,
+        confirm: Callable[[str], bool] | None = None,
     ) -> None:
         if isinstance(config, ClusterConfig):
             self.config = config if cluster_name is None else config.model_copy(
@@ -45,7 +60,12 @@ class Cluster:
         else:
             self.config = load_config(config, cluster_name)
         self.reporter: Reporter = reporter or NullReporter()
+        # How the library asks the user a yes/no question (e.g. stop a cluster that is still
+        # busy). Without a way to ask, the answer is no.
+        self.confirm: Callable[[str], bool] = confirm or (lambda question: False)
         self._provider: Provider | None = None
+        # Set on the copy that runs a job on a worker (exec --node-ip).
+        self._job_node: Node | None = None
 
     # -- structure ---------------------------------------------------------------------------
 
@@ -65,7 +85,8 @@ class Cluster:
 
     @property
     def head_node(self) -> Node:
-        return self.provider.head()
+        """The node jobs run on: the head, except in the copy made for ``--node-ip``."""
+        return self._job_node or self.provider.head()
 
     @property
     def head(self) -> Transport:
@@ -76,7 +97,7 @@ class Cluster:
         return self.provider.workers()
 
     def node_transports(self) -> dict[str, Transport]:
-        nodes = [self.head_node, *self.workers]
+        nodes = [self.provider.head(), *self.workers]
         return {n.id: n.transport for n in nodes}
 
     def runtime_waiters(self) -> dict[str, type[Waiter]]:
@@ -105,21 +126,45 @@ class Cluster:
     # -- start / stop ------------------------------------------------------------------------
 
     def stop_script(self) -> str:
+        """What ``--stop`` runs on the head inside a job's session: the runtimes' processes
+        on the head, then the head's stop commands."""
+        runtime = runtimes.stop_commands(self.config_dict, self.head_node, self.workers)
+        prefix = "".join(f"{shlex.join(argv)} >&2 || echo 'failed: a runtime stop' >&2\n"
+                         for argv in runtime)
+        return prefix + self._head_stop_script()
+
+    def _head_stop_script(self) -> str:
         return control_script(self.name, "stop", self.config.head_stop_commands)
 
     def start(self) -> list[str]:
-        """Run the start commands (idempotent); returns what was done, per node."""
+        """Run the start commands, the head's first and then the workers' in parallel, then
+        start the runtimes (idempotent); returns what was done, per node."""
+        head = self.provider.head()
         script = control_script(self.name, "start", self.config.head_start_commands)
-        result = self.head.run(["bash", "-c", script])
+        result = head.transport.run(["bash", "-c", script])
         result.check(f"starting cluster {self.name}")
-        return [f"{self.head_node.id}: {result.stdout.strip()}"]
+        workers = control_on_workers(self.workers, self.name, "start",
+                                     self.config.worker_start_commands)
+        raise_failed(workers, f"starting cluster {self.name}")
+        lines = [f"{head.id}: {result.stdout.strip()}", *done_lines(workers)]
+        return lines + runtimes.start_runtimes(self.config_dict, head, self.workers)
 
     def stop(self) -> list[str]:
-        """Run the stop commands (idempotent); raises CommandError if any failed."""
-        result = self.head.run(["bash", "-c", self.stop_script()])
-        if not result.ok:
-            raise CommandError(result, f"stopping cluster {self.name}")
-        return [f"{self.head_node.id}: {result.stdout.strip()}"]
+        """Stop the runtimes, then run the stop commands, the workers' in parallel and then
+        the head's (idempotent); raises CommandError if any failed, after trying them all."""
+        head = self.provider.head()
+        try:
+            lines = runtimes.stop_runtimes(self.config_dict, head, self.workers)
+            runtime_error = None
+        except JobwaiterError as exc:
+            lines, runtime_error = [], exc
+        workers = control_on_workers(self.workers, self.name, "stop",
+                                     self.config.worker_stop_commands)
+        result = head.transport.run(["bash", "-c", self._head_stop_script()])
+        raise_failed([*workers, NodeRun(head, result)], f"stopping cluster {self.name}")
+        if runtime_error is not None:
+            raise runtime_error
+        return [*lines, *done_lines(workers), f"{head.id}: {result.stdout.strip()}"]
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -136,15 +181,49 @@ class Cluster:
         job_timeout: float | None = None,
         env: Mapping[str, str] | Sequence[str] | None = None,
         loop: WaitLoop | None = None,
+        node_ip: str | None = None,
     ) -> JobResult:
-        """Run a bash command on the head, in ``$HOME``."""
+        """Run a bash command on the head (or on the node ``node_ip``), in ``$HOME``."""
         req = self._request(command, tmux, screen, job_waiter, job_log, stop, job_timeout, env)
-        plan_waiters(self, req)  # every SPEC problem surfaces before the cluster starts
+        target = self._on_node(node_ip, req) if node_ip else self
+        plan_waiters(target, req)  # every SPEC problem surfaces before the cluster starts
         if start:
             self.reporter.phase(f"starting cluster {self.name}")
             for line in self.start():
                 self.reporter.phase(line)
-        return run_job(self, req, loop)
+        return run_job(target, req, loop)
+
+    def exec_all(
+        self,
+        command: str,
+        *,
+        parallel: bool = True,
+        stop: bool = False,
+        start: bool = False,
+        env: Mapping[str, str] | Sequence[str] | None = None,
+        on_done: Callable[[NodeRun], None] | None = None,
+    ) -> NodesResult:
+        """Run a bash command in the foreground on every node, in ``$HOME``; ``on_done`` gets
+        each node's run as it ends."""
+        req = self._request(command, False, False, None, False, stop, None, env)
+        if start:
+            self.reporter.phase(f"starting cluster {self.name}")
+            for line in self.start():
+                self.reporter.phase(line)
+        return run_everywhere(self, req, parallel, on_done)
+
+    def _on_node(self, address: str, req: JobRequest) -> Cluster:
+        """This cluster with its jobs run on another node: a copy sharing the connections,
+        whose ``head_node`` is that node. Start and stop still cover every node."""
+        node = find_node([self.provider.head(), *self.workers], address)
+        if node.is_head:
+            return self
+        if req.stop and req.session and not req.job_waiter:
+            raise UsageError("--stop with --node-ip needs a --job-waiter: a session on a "
+                             "worker cannot stop the cluster")
+        view = copy.copy(self)
+        view._job_node = node
+        return view
 
     def submit(
         self,
@@ -160,10 +239,13 @@ class Cluster:
         job_timeout: float | None = None,
         env: Mapping[str, str] | Sequence[str] | None = None,
         loop: WaitLoop | None = None,
+        runtime: str | None = None,
     ) -> JobResult:
         """Upload ``script`` to ``~/user/jobs/`` on the head (or download a URL there) and run
-        it by type with ``args`` passed verbatim."""
-        prepared = prepare_submit(script, list(args))
+        it by type with ``args`` passed verbatim; with ``runtime`` (e.g. ``"spark"``), run it
+        with that configured runtime instead (``spark-submit`` for ``.py``)."""
+        runner = runtimes.submit_runtime(self.config_dict, runtime) if runtime else None
+        prepared = prepare_submit(script, list(args), runner)
         req = self._request(prepared.command, tmux, screen, job_waiter, job_log, stop,
                             job_timeout, env)
         plan_waiters(self, req)
@@ -173,6 +255,39 @@ class Cluster:
                 self.reporter.phase(line)
         prepared.place(self.head, self.reporter)
         return run_job(self, req, loop)
+
+    # -- coming back to jobs ------------------------------------------------------------------
+
+    def wait(
+        self,
+        session: str,
+        *,
+        job_waiter: str | None = None,
+        job_timeout: float | None = None,
+        stop: bool = False,
+        loop: WaitLoop | None = None,
+    ) -> JobResult:
+        """Wait again for a job started earlier (by default with the SPEC it started with)."""
+        return inspect.wait_job(self, session, job_waiter, job_timeout, stop, loop)
+
+    def jobs(self, include_old: bool = False) -> list[JobRecord]:
+        """The jobs on the head, newest first."""
+        return inspect.list_jobs(self, include_old)
+
+    def logs(self, session: str, follow: bool = False, lines: int | None = None) -> JobRecord:
+        """Print a job's log on stdout (following it until the job ends)."""
+        return inspect.follow_log(self, session, follow, lines)
+
+    def kill(self, session: str, signal: str | int = "TERM", grace: float = 10.0) -> tuple[
+        bool, int
+    ]:
+        """Stop a job; returns (whether it was still running, its recorded status)."""
+        signum = signal if isinstance(signal, int) else inspect.parse_signal(signal)
+        return inspect.kill_job(self, session, signum, grace)
+
+    def prune(self, older_than: float = 7 * 86400) -> list[str]:
+        """Remove records and logs of ended jobs older than ``older_than`` seconds."""
+        return inspect.prune_jobs(self, older_than)
 
     @staticmethod
     def _request(

@@ -5,13 +5,22 @@ Unknown keys are errors everywhere, so a typo never silently means "default".
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import re
+import shutil
+import stat
+import subprocess
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from jobwaiter.errors import ConfigError
+from jobwaiter.runtimes import runtime_names
+from jobwaiter.runtimes.spark.settings import SparkSettings
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 
@@ -24,24 +33,211 @@ class LocalProvider(_Strict):
     type: Literal["local"]
 
 
+def _invalid(message: str) -> PydanticCustomError:
+    # The message is the whole text after "key: " in the one-line error.
+    return PydanticCustomError("invalid", "{message}", {"message": message})
+
+
+# A host name, an alias of ~/.ssh/config or an IPv4 address. Never a leading '-': ssh would
+# read it as an option.
+_HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+
+def parse_host(text: str) -> tuple[str, int | None]:
+    """Split ``host``, ``host:port``, ``[ipv6]`` or ``[ipv6]:port`` (a bare IPv6 address has no
+    port). Raises ValueError saying what is wrong."""
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep:
+            raise ValueError(f"{text!r}: missing ']'")
+        _ipv6(host, text)
+        if not rest:
+            return host, None
+        if not rest.startswith(":"):
+            raise ValueError(f"{text!r}: expected ':PORT' after ']'")
+        return host, _port(rest[1:], text)
+    if text.count(":") > 1:
+        return _ipv6(text, text), None
+    host, sep, port = text.partition(":")
+    if not _HOST_NAME.fullmatch(host):
+        raise ValueError(f"{text!r} is not a host, host:port or [ipv6]:port")
+    return host, _port(port, text) if sep else None
+
+
+def _ipv6(host: str, text: str) -> str:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        raise ValueError(f"{text!r}: {host!r} is not an IPv6 address") from None
+    return host
+
+
+def _port(port: str, text: str) -> int:
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{text!r}: port must be a number from 1 to 65535")
+    return int(port)
+
+
 class SSHProvider(_Strict):
     type: Literal["ssh"]
     head_ip: str
     worker_ips: list[str] = Field(default_factory=list)
 
+    @field_validator("head_ip")
+    @classmethod
+    def _head(cls, value: str) -> str:
+        try:
+            parse_host(value)
+        except ValueError as exc:
+            raise _invalid(str(exc)) from None
+        return value
+
+    @field_validator("worker_ips")
+    @classmethod
+    def _workers(cls, value: list[str]) -> list[str]:
+        for i, host in enumerate(value):
+            try:
+                parse_host(host)
+            except ValueError as exc:
+                raise _invalid(f"[{i}]: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _distinct(self) -> SSHProvider:
+        seen: set[tuple[str, int | None]] = set()
+        for host in [self.head_ip, *self.worker_ips]:
+            key = parse_host(host)
+            if key in seen:
+                raise _invalid(f"{host} is listed more than once (head_ip and worker_ips "
+                               "must all differ)")
+            seen.add(key)
+        return self
+
+
+# Options jobwaiter itself sets on every connection: overriding them would break waits
+# (ControlMaster ...) or has its own key in `auth`.
+_MANAGED_OPTIONS = {
+    "controlmaster": "jobwaiter manages its own master connections",
+    "controlpath": "jobwaiter manages its own master connections",
+    "controlpersist": "jobwaiter manages its own master connections",
+    "batchmode": "jobwaiter never prompts (BatchMode=yes)",
+    "port": "use auth.ssh_port or host:port",
+    "user": "use auth.ssh_user",
+    "identityfile": "use auth.ssh_private_key",
+    "userknownhostsfile": "use auth.known_hosts_file",
+    "connecttimeout": "use auth.connect_timeout",
+}
+_OPTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+
 
 class Auth(_Strict):
     ssh_user: str | None = None
     ssh_private_key: str | None = None
-    ssh_port: int = Field(default=22, ge=1, le=65535)
+    ssh_port: int | None = Field(default=None, ge=1, le=65535)
     known_hosts_file: str | None = None
-    connect_timeout: float = Field(default=10, gt=0)
+    connect_timeout: float = Field(default=10, gt=0, le=3600)
     ssh_options: dict[str, str | int] = Field(default_factory=dict)
+
+    @field_validator("ssh_user")
+    @classmethod
+    def _user(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", value):
+            raise _invalid(f"{value!r} is not a user name")
+        return value
+
+    @field_validator("ssh_private_key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        path = os.path.abspath(os.path.expanduser(value))
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise _invalid(f"{path}: {exc.strerror}") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise _invalid(f"{path}: not a file")
+        if not os.access(path, os.R_OK):
+            raise _invalid(f"{path}: not readable")
+        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+            # ssh refuses such a key ("UNPROTECTED PRIVATE KEY FILE"); say so before connecting.
+            raise _invalid(f"{path}: permissions {stat.S_IMODE(st.st_mode):04o} are too open "
+                           "(ssh refuses it; chmod 600 it)")
+        return path
+
+    @field_validator("known_hosts_file")
+    @classmethod
+    def _known_hosts(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        path = os.path.abspath(os.path.expanduser(value))
+        if os.path.exists(path) and not os.path.isfile(path):
+            raise _invalid(f"{path}: not a file")
+        if not os.path.isdir(os.path.dirname(path)):
+            raise _invalid(f"{path}: its directory does not exist")
+        return path
+
+    @field_validator("ssh_options")
+    @classmethod
+    def _options(cls, value: dict[str, str | int]) -> dict[str, str | int]:
+        for name, raw in value.items():
+            text = str(raw)
+            if not _OPTION_NAME.fullmatch(name):
+                raise _invalid(f"{name!r} is not an ssh option name")
+            why = _MANAGED_OPTIONS.get(name.lower())
+            if why:
+                raise _invalid(f"{name} cannot be set here: {why}")
+            if not text or any(c in text for c in "\n\r\0"):
+                raise _invalid(f"{name}: the value must be one non-empty line")
+            if name.lower() == "stricthostkeychecking" and text.lower() in ("no", "off"):
+                raise _invalid("StrictHostKeyChecking=no is refused: a changed host key must "
+                               "stop jobwaiter, not be accepted")
+        _check_with_ssh(value)
+        return value
+
+
+def _check_with_ssh(options: dict[str, str | int]) -> None:
+    """Let the local ssh client parse the options (``ssh -G`` connects nowhere), so a typo is
+    an error now rather than a failed connection later."""
+    ssh = shutil.which("ssh")
+    if not options or ssh is None:
+        return
+    argv = [ssh, "-G"]
+    for name, value in options.items():
+        argv += ["-o", f"{name}={value}"]
+    try:
+        proc = subprocess.run([*argv, "--", "jobwaiter.invalid"], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        why = lines[-1] if lines else f"ssh -G exited with status {proc.returncode}"
+        raise _invalid(f"rejected by ssh: {why}")
 
 
 class RuntimeSection(_Strict):
+    """The engines installed on the cluster: ``types`` names them (runtimes registered in the
+    ``jobwaiter.runtimes`` entry-point group); ``spark`` holds the Spark runtime's settings
+    (every key is documented on ``SparkSettings``)."""
+
     types: list[str] = Field(default_factory=list)
-    spark: dict[str, Any] | None = None
+    spark: SparkSettings | None = None
+
+    @field_validator("types")
+    @classmethod
+    def _known_runtimes(cls, value: list[str]) -> list[str]:
+        known = runtime_names()
+        for name in value:
+            if name not in known:
+                raise _invalid(f"unknown runtime {name!r} (available: {', '.join(known)})")
+        return value
+
+    @model_validator(mode="after")
+    def _sections_named(self) -> RuntimeSection:
+        if self.spark is not None and "spark" not in self.types:
+            raise _invalid("has a spark section but 'spark' is not in runtime.types")
+        return self
 
 
 Provider = Annotated[LocalProvider | SSHProvider, Field(discriminator="type")]
@@ -96,8 +292,10 @@ def _first_error(exc: ValidationError) -> str:
         loc = [loc[0], *loc[2:]]
     key = ".".join(loc) or "(top level)"
     kind = err["type"]
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         return f"{key}: unknown key"
+    if kind == "value_error":  # a runtime's settings check (stdlib dataclasses raise these)
+        return f"{key}: {err['msg'].removeprefix('Value error, ')}"
     if kind == "missing":
         return f"{key}: required key is missing"
     if kind == "string_pattern_mismatch" and loc == ["cluster_name"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -24,12 +25,10 @@ from jobwaiter.waiters.loop import (
     WaitReport,
 )
 from jobwaiter.waiters.registry import resolve
-from jobwaiter.waiters.session import ScreenWaiter, SessionWaiter, TmuxWaiter
+from jobwaiter.waiters.session import session_waiter
 
 if TYPE_CHECKING:
     from jobwaiter.cluster.cluster import Cluster
-
-_SESSION_WAITERS: dict[str, type[SessionWaiter]] = {"tmux": TmuxWaiter, "screen": ScreenWaiter}
 
 
 def plan_waiters(cluster: Cluster, req: JobRequest) -> list[Waiter]:
@@ -46,7 +45,7 @@ def plan_waiters(cluster: Cluster, req: JobRequest) -> list[Waiter]:
                              f"not {where}")
     if req.session and not (waiters and waiters[0].session_kind == req.session):
         # An engine waiter must not look before the job in the session has submitted anything.
-        waiters.insert(0, _SESSION_WAITERS[req.session]())
+        waiters.insert(0, session_waiter(req.session))
     return waiters
 
 
@@ -83,7 +82,7 @@ def run_job(cluster: Cluster, req: JobRequest, loop: WaitLoop | None = None) -> 
         record = _read_record(cluster, name)
         result = _foreground_result(base, record)
         if result.outcome is Outcome.SUCCEEDED and waiters:
-            result = _wait(cluster, result, waiters, req, loop, record.started_at)
+            return finish_wait(cluster, result, waiters, req, loop, record.started_at)
         return _maybe_stop(cluster, result, req)
 
     launched = head.run(argv, input=req.command.encode())
@@ -91,7 +90,7 @@ def run_job(cluster: Cluster, req: JobRequest, loop: WaitLoop | None = None) -> 
         raise CommandError(launched, f"starting the {req.session} session")
     started_at = _started_at(launched.stdout)
     base = replace(base, started_at=started_at)
-    attach = " ".join(cluster.attach_command(req.session, name))
+    attach = shlex.join(cluster.attach_command(req.session, name))
     report.phase(f"started {req.session} session {name}")
     report.phase(f"attach: {attach}")
     if log:
@@ -100,7 +99,7 @@ def run_job(cluster: Cluster, req: JobRequest, loop: WaitLoop | None = None) -> 
         if req.stop:
             report.phase("the cluster will be stopped inside the session when the job ends")
         return replace(base, message=f"started in {req.session} session {name}")
-    return _maybe_stop(cluster, _wait(cluster, base, waiters, req, loop, started_at), req)
+    return finish_wait(cluster, base, waiters, req, loop, started_at)
 
 
 def _started_at(stdout: str) -> float | None:
@@ -128,7 +127,7 @@ def _foreground_result(base: JobResult, record: JobRecord) -> JobResult:
     return replace(base, outcome=Outcome.SUCCEEDED, message="the job exited with status 0")
 
 
-def _wait(
+def finish_wait(
     cluster: Cluster,
     base: JobResult,
     waiters: list[Waiter],
@@ -136,6 +135,7 @@ def _wait(
     loop: WaitLoop | None,
     started_at: float | None,
 ) -> JobResult:
+    """Run the waiters, then stop the cluster if asked and the job's end is known."""
     job = JobContext(
         name=base.job, head=cluster.head, config=cluster.config_dict, session=req.session,
         command=req.command, started_at=started_at, nodes=cluster.node_transports(),
@@ -147,7 +147,7 @@ def _wait(
     except KeyboardInterrupt:
         return replace(base, outcome=Outcome.INTERRUPTED,
                        message="interrupted while waiting; the job keeps running")
-    return _from_report(base, report)
+    return _maybe_stop(cluster, _from_report(base, report), req)
 
 
 def _from_report(base: JobResult, report: WaitReport) -> JobResult:
@@ -188,6 +188,15 @@ def _maybe_stop(cluster: Cluster, result: JobResult, req: JobRequest) -> JobResu
         cluster.reporter.warn(f"not stopping the cluster: the job's outcome is {result.outcome}")
         return replace(result, stop={"ran": False, "ok": None,
                                      "detail": f"not stopped: {result.outcome}"})
+    others = [r.name for r in read_records(cluster.head) if r.running and r.name != result.job]
+    if others and not cluster.confirm(
+        f"other jobs are still running on cluster {cluster.name} ({', '.join(others)}); "
+        "stop it anyway"
+    ):
+        cluster.reporter.warn(f"not stopping the cluster: {len(others)} other job(s) running")
+        return replace(result, stop={"ran": False, "ok": None,
+                                     "detail": "not stopped: other jobs running: "
+                                               + ", ".join(others)})
     cluster.reporter.phase(f"stopping cluster {cluster.name}")
     try:
         lines = cluster.stop()

@@ -10,12 +10,16 @@ import posixpath
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from jobwaiter.errors import CommandError, UsageError
 from jobwaiter.jobs.events import Reporter
 from jobwaiter.records import UPLOAD_DIR
 from jobwaiter.transport.base import Transport
+
+if TYPE_CHECKING:
+    from jobwaiter.runtimes.base import Runtime
 
 INTERPRETERS = {".sh": "bash", ".py": "python3"}
 
@@ -70,37 +74,44 @@ class PreparedSubmit:
             raise CommandError(result, f"uploading {self.basename}")
 
 
-def prepare_submit(script: str, args: list[str]) -> PreparedSubmit:
-    """Validate the script and build its command; nothing is sent anywhere yet."""
+def prepare_submit(script: str, args: list[str], runtime: Runtime | None = None) -> PreparedSubmit:
+    """Validate the script and build its command; nothing is sent anywhere yet. With a
+    ``runtime``, the runtime runs the file (e.g. ``spark-submit`` for ``.py``)."""
     if script.startswith(("http://", "https://")):
         url = urlparse(script)
         basename = posixpath.basename(unquote(url.path))
         if not url.netloc or not basename:
             raise UsageError(f"cannot tell the script's file name from {script!r}")
-        return PreparedSubmit(basename, _command(basename, args), url=script)
+        return PreparedSubmit(basename, _command(basename, args, runtime), url=script)
     path = Path(script)
     if not path.is_file():
         raise UsageError(f"script not found: {script}")
     basename = path.name
-    _interpreter(basename)  # reject an unsupported type before reading anything
+    _interpreter(basename, runtime)  # reject an unsupported type before reading anything
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read script {script}: {exc.strerror}") from exc
-    return PreparedSubmit(basename, _command(basename, args), data=data)
+    return PreparedSubmit(basename, _command(basename, args, runtime), data=data)
 
 
-def _interpreter(basename: str) -> str:
+def _interpreter(basename: str, runtime: Runtime | None = None) -> str:
     suffix = posixpath.splitext(basename)[1].lower()
-    if suffix not in INTERPRETERS:
-        kinds = ", ".join(f"{s} ({i})" for s, i in INTERPRETERS.items())
-        raise UsageError(f"cannot run {basename!r}: unsupported script type "
-                         f"{suffix or '(none)'}; supported: {kinds}")
-    return INTERPRETERS[suffix]
+    kinds = runtime.submit_types if runtime is not None else INTERPRETERS
+    if suffix not in kinds:
+        supported = ", ".join(f"{s} ({i})" for s, i in kinds.items())
+        by = f" with the {runtime.name} runtime" if runtime is not None else ""
+        raise UsageError(f"cannot run {basename!r}{by}: unsupported script type "
+                         f"{suffix or '(none)'}; supported: {supported}")
+    return kinds[suffix]
 
 
-def _command(basename: str, args: list[str]) -> str:
+def _command(basename: str, args: list[str], runtime: Runtime | None = None) -> str:
     if "/" in basename or basename in (".", ".."):
         raise UsageError(f"bad script name {basename!r}")
+    interpreter = _interpreter(basename, runtime)
     # Relative to $HOME, where every job starts.
-    return shlex.join([_interpreter(basename), f"{UPLOAD_DIR}/{basename}", *args])
+    path = f"{UPLOAD_DIR}/{basename}"
+    if runtime is not None:
+        return runtime.submit_command(path, args)
+    return shlex.join([interpreter, path, *args])

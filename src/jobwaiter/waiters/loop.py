@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from jobwaiter.errors import TransportError, WaiterError
+from jobwaiter.errors import AccessError, TransportError, WaiterError
 from jobwaiter.waiters.base import Check, JobContext, Waiter
 
 # A waiter's final state, as it appears in results and JSON.
@@ -107,6 +107,7 @@ class WaitLoop:
     ) -> WaiterOutcome:
         attempt = 0
         unreachable_since: float | None = None
+        self.progress(f"{waiter.label}: waiting", self.clock() - start)
         while True:
             now = self.clock()
             remaining = None if deadline is None else deadline - now
@@ -123,6 +124,8 @@ class WaitLoop:
                 block = min(block, remaining)
             try:
                 check = waiter.check(job, block)
+            except AccessError:
+                raise  # a refused login or a changed host key does not heal by waiting
             except TransportError as exc:
                 unreachable_since = unreachable_since or now
                 down = self.clock() - unreachable_since

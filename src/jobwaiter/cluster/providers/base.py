@@ -33,6 +33,6 @@ def provider_for(config: ClusterConfig) -> Provider:
         from jobwaiter.cluster.providers.local import LocalProvider
 
         return LocalProvider(config)
-    from jobwaiter.cluster.providers.ssh import SSHProvider  # type: ignore[import-not-found]
+    from jobwaiter.cluster.providers.ssh import SSHProvider
 
-    return SSHProvider(config)  # type: ignore[no-any-return]
+    return SSHProvider(config)

@@ -4,6 +4,9 @@
 # and its start time (foreground: runs the wrapper in place and exits with its status).
 set -u
 name=$1 kind=$2 meta=$3 wrapper=$4 env_extra=$5 stop=$6 log=$7 tee=$8 hold=$9
+for tool in flock ${kind%foreground}; do
+  command -v "$tool" >/dev/null || { echo "$tool is not installed on the head" >&2; exit 120; }
+done
 d=$HOME/.jobwaiter/jobs/$name
 mkdir -p "$HOME/.jobwaiter/jobs" "$HOME/user/logs" || exit 120
 # mkdir without -p: an existing record is never shared by two jobs.
@@ -13,7 +16,6 @@ printf '%s\n' "$meta" > "$d/meta.json"
 printf '%s' "$wrapper" > "$d/run.sh"
 { export -p; printf '%s' "$env_extra"; } > "$d/env.sh"
 [ -z "$stop" ] || printf '%s\n' "$stop" > "$d/stop.sh"
-command -v flock >/dev/null || { echo "flock (util-linux) is required on the head" >&2; exit 120; }
 
 run=(bash --noprofile --norc "$d/run.sh" "$d" "$log" "$tee" "$hold")
 case $kind in

@@ -1,0 +1,68 @@
+"""``exec --all-nodes``: every node's output with the node in front of each line, then one
+status line per node. Exit 0 when every node succeeded, else 1."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from jobwaiter.cli.output import TerminalReporter
+from jobwaiter.cluster.nodes import NodeRun, NodesResult
+from jobwaiter.errors import UsageError
+
+
+def check_options(
+    all_nodes: bool, node_ip: str | None, no_parallel: bool, **job_options: object
+) -> None:
+    """Refuse combinations that have no meaning, before anything runs."""
+    if not all_nodes:
+        if no_parallel:
+            raise UsageError("--no-parallel goes with --all-nodes")
+        return
+    if node_ip:
+        raise UsageError("--node-ip and --all-nodes cannot be used together")
+    used = [f"--{name.replace('_', '-')}" for name, value in job_options.items() if value]
+    if used:
+        raise UsageError(f"--all-nodes runs CMD in the foreground on every node; it cannot "
+                         f"be combined with {', '.join(used)}")
+
+
+def print_output(run: NodeRun) -> None:
+    """Print one node's output as it finishes (grouped: lines of two nodes never mix)."""
+    if run.result is None:
+        return
+    for line in run.result.stdout.splitlines():
+        click.echo(f"{run.node.ip}: {line}")
+    for line in run.result.stderr.splitlines():
+        click.echo(f"{run.node.ip}: {line}", err=True)
+
+
+def finish(result: NodesResult, reporter: TerminalReporter, as_json: bool) -> int:
+    reporter.done()
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    for run in result.runs:
+        line = f"{run.node.ip}{' (head)' if run.node.is_head else ''}: {run.status}"
+        if run.ok:
+            reporter.phase(line)
+        else:
+            _error(reporter, line)
+    if result.stop is not None and result.stop.get("ok") is False:
+        _error(reporter, f"stopping the cluster failed: {result.stop['detail']}")
+    failed = result.failed
+    if not failed and result.ok:
+        reporter.phase(f"result: succeeded on all {len(result.runs)} nodes")
+        return 0
+    if failed:
+        names = ", ".join(r.node.ip for r in failed)
+        _error(reporter, f"result: failed on {len(failed)} of {len(result.runs)} nodes "
+                         f"({names})")
+    return 1
+
+
+def _error(reporter: TerminalReporter, message: str) -> None:
+    # Shown even with -q, like every failure.
+    reporter.done()
+    reporter.stream.write(f"jobwaiter: {message}\n")
+    reporter.stream.flush()

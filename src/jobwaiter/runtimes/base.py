@@ -1,0 +1,104 @@
+"""What a runtime is: an engine installed on the cluster that can provide job waiters, the
+commands that start and stop it on each node, and how ``submit`` runs a file type with it.
+
+Stdlib only: runtimes may later run on a head node that has nothing but python3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Protocol
+
+from jobwaiter.errors import CommandError, JobwaiterError
+from jobwaiter.transport.base import Transport
+from jobwaiter.waiters.base import Waiter
+
+
+class NodeLike(Protocol):
+    """A cluster node as a runtime sees it (the provider's ``Node`` fits)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def ip(self) -> str: ...
+
+    @property
+    def transport(self) -> Transport: ...
+
+    @property
+    def is_head(self) -> bool: ...
+
+
+class Runtime:
+    """Base class of runtimes. Subclasses set ``name`` and ``describe`` and override what they
+    provide; everything defaults to "nothing".
+
+    A runtime is built from the cluster config as a dict (already validated) and reads its own
+    section, ``runtime.<name>``.
+    """
+
+    name: ClassVar[str] = ""
+    describe: ClassVar[str] = ""
+    #: File suffixes ``submit --runtime NAME`` runs, with what runs them (for messages).
+    submit_types: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+
+    @property
+    def cluster_name(self) -> str:
+        return str(self.config.get("cluster_name", ""))
+
+    def waiters(self) -> dict[str, type[Waiter]]:
+        """Waiters this runtime provides, by the name ``--job-waiter`` uses."""
+        return {}
+
+    def start(self, head: NodeLike, workers: Sequence[NodeLike]) -> list[str]:
+        """Start the runtime on every node, idempotently; return one line per thing done.
+        Raise ``CommandError`` (or ``RuntimeStartError``) when it cannot be started."""
+        return []
+
+    def stop_commands(self, node: NodeLike, workers: Sequence[NodeLike]) -> list[list[str]]:
+        """argv lists that stop this runtime's processes on ``node`` (idempotent: stopping
+        what is not running succeeds). Also run inside a job's session by ``--stop`` without
+        a waiter, where only the head's part can run."""
+        return []
+
+    def stop(self, head: NodeLike, workers: Sequence[NodeLike]) -> list[str]:
+        """Stop the runtime everywhere: workers first, then the head. Every node is tried;
+        the first failure is raised afterwards."""
+        lines: list[str] = []
+        failure: CommandError | None = None
+        for node in [*workers, head]:
+            for argv in self.stop_commands(node, workers):
+                result = node.transport.run(argv)
+                if result.ok:
+                    lines += [f"{node.id}: {self.name}: {line}"
+                              for line in result.stdout.splitlines() if line]
+                elif failure is None:
+                    failure = CommandError(result, f"stopping {self.name} on {node.id}")
+        if failure is not None:
+            raise failure
+        return lines
+
+    def submit_command(self, path: str, args: Sequence[str]) -> str:
+        """The bash command that runs the uploaded file ``path`` (relative to ``$HOME`` on the
+        head) with ``args``, each quoted exactly once."""
+        raise NotImplementedError(f"the {self.name} runtime does not run files")
+
+
+class RuntimeStartError(JobwaiterError):
+    """A runtime's processes were started but did not become ready in time."""
+
+
+def head_address(config: Mapping[str, Any]) -> str:
+    """The head node's address as the cluster's nodes reach it."""
+    provider = config.get("provider") or {}
+    if provider.get("type") == "ssh":
+        host = str(provider.get("head_ip", ""))
+        if host.startswith("["):  # [v6]:port
+            return host[1:].partition("]")[0]
+        # host:port gives the SSH port, which is not ours to use.
+        return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return "127.0.0.1"

@@ -1,0 +1,185 @@
+"""The Spark runtime: the ``spark`` waiter, a standalone master and workers that ``jobwaiter
+start``/``stop`` manage, and ``submit --runtime spark`` for ``.py`` and ``.scala`` files."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+from jobwaiter.errors import CommandError
+from jobwaiter.runtimes.base import NodeLike, Runtime, RuntimeStartError, head_address
+from jobwaiter.runtimes.http import fetch
+from jobwaiter.runtimes.spark.settings import SparkSettings
+from jobwaiter.runtimes.spark.waiter import SparkWaiter
+from jobwaiter.waiters.base import Waiter
+
+__all__ = ["SparkRuntime", "SparkSettings", "SparkWaiter"]
+
+_FIND_SPARK_HOME = "import os, pyspark; print(os.path.dirname(pyspark.__file__))"
+
+# spark-shell -i compiles the whole file as one unit, then reads the REPL's stdin; on an error
+# it just goes on to the next input and finally exits 0. So the file runs from a copy that
+# ends by defining a marker, and stdin exits 0 only if the marker exists: a compile error
+# (nothing ran) or an exception (the unit stopped before the marker) leaves it undefined,
+# that line fails to compile, and the next one exits 1.
+_SCALA_MARKER = "val jobwaiterScriptEnded = true"
+_SCALA_EXIT = ("System.exit(if (jobwaiterScriptEnded) 0 else 1)", "System.exit(1)")
+
+
+@cache
+def _daemon_script() -> str:
+    return (Path(__file__).with_name("sh") / "daemon.sh").read_text()
+
+
+class SparkRuntime(Runtime):
+    """Apache Spark, standalone or on YARN."""
+
+    name = "spark"
+    describe = "Apache Spark: standalone master and workers, or YARN"
+    submit_types: ClassVar[Mapping[str, str]] = {
+        ".py": "spark-submit",
+        ".scala": "spark-shell -i",
+    }
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        super().__init__(config)
+        self.settings = SparkSettings.from_config(dict(config))
+        self.master_host = self.settings.master_host or head_address(config)
+
+    @property
+    def master_url(self) -> str:
+        if self.settings.cluster_manager == "yarn":
+            return "yarn"
+        return f"spark://{self.master_host}:{self.settings.master_port}"
+
+    @property
+    def state_dir(self) -> str:
+        """Pid files, logs and work directories of the daemons, relative to ``$HOME``."""
+        return f".jobwaiter/runtimes/{self.cluster_name}/spark"
+
+    def waiters(self) -> dict[str, type[Waiter]]:
+        return {SparkWaiter.name: SparkWaiter}
+
+    # -- start / stop ------------------------------------------------------------------------
+
+    def _daemon_argv(self, action: str, role: str, node: NodeLike, *args: str) -> list[str]:
+        s = self.settings
+        opts = ""
+        if role == "master":
+            # Spark leaves the REST submission server off unless told; it is how cluster-mode
+            # drivers are submitted (Python ones too) and how their status is read.
+            opts = "-Dspark.master.rest.enabled=false"
+            if s.rest_port is not None:
+                opts = (f"-Dspark.master.rest.enabled=true -Dspark.master.rest.host="
+                        f"{self.master_host} -Dspark.master.rest.port={s.rest_port}")
+        return ["bash", "-c", _daemon_script(), "jw", action, role, self.state_dir, s.python,
+                s.spark_home or "", node.ip, opts, *args]
+
+    def _worker_nodes(self, head: NodeLike, workers: Sequence[NodeLike]) -> list[NodeLike]:
+        # The head runs a worker only when there is no other node to run one.
+        return list(workers) or [head]
+
+    def start(self, head: NodeLike, workers: Sequence[NodeLike]) -> list[str]:
+        s = self.settings
+        if s.cluster_manager == "yarn":
+            rm = s.resource_manager or f"{head_address(self.config)}:8088"
+            return [f"{head.id}: spark: on YARN (ResourceManager {rm}); nothing to start"]
+        deadline = time.monotonic() + s.start_timeout
+        lines = self._run(head, self._daemon_argv(
+            "start", "master", head, "--host", self.master_host,
+            "--port", str(s.master_port), "--webui-port", str(s.web_ui_port)))
+        status = self._wait_master(head, deadline, lambda st: True, "answer")
+        lines.append(f"{head.id}: spark: master {self.master_url} "
+                     f"(web UI port {s.web_ui_port}) is {status.get('status', 'up')}")
+        nodes = self._worker_nodes(head, workers)
+        worker_args = ["--webui-port", str(s.worker_web_ui_port)]
+        if s.worker_cores is not None:
+            worker_args += ["--cores", str(s.worker_cores)]
+        if s.worker_memory is not None:
+            worker_args += ["--memory", s.worker_memory]
+        for node in nodes:
+            lines += self._run(node, self._daemon_argv(
+                "start", "worker", node, "--host", node.ip, *worker_args, self.master_url))
+        hosts = [n.ip for n in nodes]
+
+        def registered(st: dict[str, Any]) -> bool:
+            alive = [w.get("host") for w in st.get("workers") or [] if w.get("state") == "ALIVE"]
+            return all(alive.count(h) >= hosts.count(h) for h in set(hosts))
+
+        status = self._wait_master(head, deadline, registered, "list every worker as ALIVE")
+        lines.append(f"{head.id}: spark: {status.get('aliveworkers', len(nodes))} "
+                     f"worker(s) registered")
+        return lines
+
+    def _run(self, node: NodeLike, argv: list[str]) -> list[str]:
+        result = node.transport.run(argv)
+        if not result.ok:
+            raise CommandError(result, f"starting Spark on {node.id}")
+        return [f"{node.id}: spark: {line}" for line in result.stdout.splitlines() if line]
+
+    def _wait_master(self, head: NodeLike, deadline: float,
+                     ready: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+        url = f"http://{self.master_host}:{self.settings.web_ui_port}/json/"
+        last = "no answer yet"
+        while True:
+            (answer,) = fetch(head.transport, [url], timeout=5)
+            if answer.ok:
+                try:
+                    status = answer.json()
+                except ValueError:
+                    status = None
+                if isinstance(status, dict) and status.get("status") == "ALIVE" and \
+                        ready(status):
+                    return status
+                last = f"status {status.get('status') if isinstance(status, dict) else '?'}"
+            else:
+                last = answer.problem()
+            if time.monotonic() >= deadline:
+                raise RuntimeStartError(
+                    f"the Spark master at {url} did not {what} within "
+                    f"{self.settings.start_timeout:.0f}s (last: {last}); its logs are in "
+                    f"~/{self.state_dir}/logs/ on the nodes")
+            time.sleep(0.5)
+
+    def stop_commands(self, node: NodeLike, workers: Sequence[NodeLike]) -> list[list[str]]:
+        if self.settings.cluster_manager == "yarn":
+            return []
+        argvs = []
+        if not node.is_head or not workers:
+            argvs.append(self._daemon_argv("stop", "worker", node))
+        if node.is_head:
+            argvs.append(self._daemon_argv("stop", "master", node))
+        return argvs
+
+    # -- submit ------------------------------------------------------------------------------
+
+    def submit_command(self, path: str, args: Sequence[str]) -> str:
+        s = self.settings
+        if s.spark_home:
+            home = f"SPARK_HOME={shlex.quote(s.spark_home)}"
+        else:
+            home = f"SPARK_HOME=$({shlex.quote(s.python)} -c {shlex.quote(_FIND_SPARK_HOME)})"
+        setup = f"{home} && export SPARK_HOME && "
+        if path.endswith(".py"):
+            conf = [f"spark.pyspark.python={s.python}", f"spark.pyspark.driver.python={s.python}"]
+            argv = ["--master", self.master_url, "--conf", conf[0], "--conf", conf[1], path,
+                    *args]
+            return setup + '"$SPARK_HOME"/bin/spark-submit ' + shlex.join(argv)
+        # .scala: the arguments are spark-shell's own options (-i takes no script arguments).
+        copy = shlex.quote(_hidden_copy(path) + ".XXXXXX")
+        marker = shlex.quote(_SCALA_MARKER)
+        exits = " ".join(shlex.quote(line) for line in _SCALA_EXIT)
+        shell = shlex.join(["--master", self.master_url, *args, "-i"])
+        return (setup + f"t=$(mktemp {copy}) && "
+                f"{{ cat {shlex.quote(path)}; printf '\\n%s\\n' {marker}; }} > \"$t\" && "
+                f"{{ printf '%s\\n' {exits} | \"$SPARK_HOME\"/bin/spark-shell {shell} \"$t\"; "
+                f'rc=$?; rm -f "$t"; exit "$rc"; }}')
+
+
+def _hidden_copy(path: str) -> str:
+    head, _, base = path.rpartition("/")
+    return f"{head}/.{base}" if head else f".{base}"

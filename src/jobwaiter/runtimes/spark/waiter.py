@@ -1,0 +1,186 @@
+"""The ``spark`` waiter: done when no Spark application in scope is pending or running.
+
+Each check is one request round from the head (see ``runtimes.http``); the wait loop paces the
+checks and backs off. An engine that does not answer is "not yet" with the reason shown, never
+"no applications, so done".
+
+What it cannot see: on a standalone master, an application whose *client-mode* driver failed
+is still reported FINISHED (the driver is the ``spark-submit`` process, whose exit status
+the master never learns). Only the job's own status tells that story, when ``spark-submit``
+runs in the foreground of the job. Cluster-mode drivers (REST submissions) report FAILED,
+KILLED or ERROR, and the waiter fails on them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+from urllib.parse import quote, urlencode
+
+from jobwaiter.errors import SpecError
+from jobwaiter.runtimes.base import head_address
+from jobwaiter.runtimes.http import Answer, fetch
+from jobwaiter.runtimes.spark.apps import (
+    CLOCK_SLACK_MS,
+    YARN_ACTIVE,
+    YARN_ENDED,
+    App,
+    Scope,
+    plural,
+    standalone_apps,
+    summary,
+    yarn_apps,
+)
+from jobwaiter.runtimes.spark.settings import SparkSettings
+from jobwaiter.waiters.base import Check, JobContext, Waiter
+from jobwaiter.waiters.spec import Spec
+
+ALL = "all"
+
+
+class SparkWaiter(Waiter):
+    """Wait until no Spark application the job started is pending or running (spark[all]:
+    none on the cluster); fail if one failed or was killed."""
+
+    name = "spark"
+    describe = ("wait until the Spark applications the job started have ended "
+                "(spark[all]: every application on the cluster); fails if one failed")
+    max_block: ClassVar[float] = 0.0
+
+    def __init__(
+        self,
+        settings: SparkSettings,
+        head: str,
+        scope_all: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.head = head
+        self.host = settings.master_host or head
+        self.scope_all = scope_all
+        self.clock = clock
+        self._seen_active: set[str] = set()
+        self._first_empty: float | None = None
+
+    @classmethod
+    def create(cls, args: tuple[Spec, ...], config: dict[str, Any]) -> Waiter:
+        if len(args) > 1 or any(a.name != ALL or a.args for a in args):
+            given = ", ".join(str(a) for a in args)
+            raise SpecError(f"waiter 'spark' takes one optional parameter, 'all' "
+                            f"(spark[all]); got spark[{given}]")
+        return cls(SparkSettings.from_config(config), head_address(config), scope_all=bool(args))
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}[{ALL}]" if self.scope_all else self.name
+
+    # -- one check ---------------------------------------------------------------------------
+
+    def check(self, job: JobContext, block: float) -> Check:
+        since_ms = None if job.started_at is None else int(job.started_at * 1000)
+        scope = Scope(self.scope_all, since_ms)
+        if self.settings.cluster_manager == "yarn":
+            apps, problem = self._yarn(job, scope)
+        else:
+            apps, problem = self._standalone(job)
+        if problem:
+            return Check.pending(f"{problem}, retrying")
+        return self._verdict(job, [a for a in apps if scope.covers(a, self._seen_active)])
+
+    def _verdict(self, job: JobContext, apps: list[App]) -> Check:
+        active = [a for a in apps if a.active]
+        self._seen_active.update(a.id for a in active)
+        if active:
+            self._first_empty = None
+            return Check.pending(f"{plural(len(active), 'Spark application')} in progress: "
+                                 f"{summary(active)}")
+        present = {a.id for a in apps}
+        vanished = [App("app", i, "", "no longer listed by the engine (restarted?)",
+                        False, True) for i in sorted(self._seen_active - present)]
+        failed = [a for a in apps if a.failed] + vanished
+        if failed:
+            return Check.failure(f"{plural(len(failed), 'Spark application')} did not "
+                                 f"succeed: {summary(self._explain(job, failed), limit=8)}")
+        if not apps:
+            now = self.clock()
+            if self._first_empty is None:
+                self._first_empty = now
+            left = self.settings.settle_seconds - (now - self._first_empty)
+            if left > 0:
+                return Check.pending(f"no Spark application in scope yet; looking {left:.0f}s "
+                                     "more for one still starting")
+            return Check.success("no Spark application in scope")
+        return Check.success(f"{plural(len(apps), 'Spark application')} succeeded: "
+                             f"{summary(apps)}")
+
+    # -- standalone --------------------------------------------------------------------------
+
+    def _standalone(self, job: JobContext) -> tuple[list[App], str]:
+        url = f"http://{self.host}:{self.settings.web_ui_port}/json/"
+        (answer,) = fetch(job.head, [url])
+        status, problem = _json(answer, "Spark master")
+        if problem:
+            return [], problem
+        if status.get("status", "ALIVE") != "ALIVE":
+            return [], f"Spark master at {url} is {status.get('status')}"
+        return standalone_apps(status), ""
+
+    def _explain(self, job: JobContext, failed: list[App]) -> list[App]:
+        """Add the REST submission server's message to failed drivers, where it is on."""
+        drivers = [a for a in failed if a.kind == "driver"]
+        if not drivers or self.settings.rest_port is None or \
+                self.settings.cluster_manager != "standalone":
+            return failed
+        base = f"http://{self.host}:{self.settings.rest_port}/v1/submissions/status/"
+        try:
+            answers = fetch(job.head, [base + quote(a.id) for a in drivers])
+        except Exception:  # the message is a nicety; the failure stands
+            return failed
+        messages = {}
+        for app, answer in zip(drivers, answers, strict=True):
+            data, _ = _json(answer, "REST submission server")
+            message = str(data.get("message") or "").strip().splitlines()
+            if message:
+                messages[app.id] = message[0][:200]
+        return [App(a.kind, a.id, a.name, a.state, a.active, a.failed, a.started_ms,
+                    a.ended_ms, a.final_status, messages[a.id]) if a.id in messages else a
+                for a in failed]
+
+    # -- YARN --------------------------------------------------------------------------------
+
+    def _yarn(self, job: JobContext, scope: Scope) -> tuple[list[App], str]:
+        rm = self.settings.resource_manager or f"{self.head}:8088"
+        base = f"http://{rm}/ws/v1/cluster/apps?"
+        active: dict[str, str] = {"states": ",".join(YARN_ACTIVE), "applicationTypes": "SPARK"}
+        ended: dict[str, str] = {"states": ",".join(YARN_ENDED), "applicationTypes": "SPARK"}
+        if scope.since_ms is not None:
+            begin = str(scope.since_ms - CLOCK_SLACK_MS)
+            if not scope.all:
+                active["startedTimeBegin"] = begin
+                ended["startedTimeBegin"] = begin
+            else:
+                ended["finishedTimeBegin"] = begin
+        answers = fetch(job.head, [base + urlencode(active, safe=","),
+                                   base + urlencode(ended, safe=",")])
+        apps: list[App] = []
+        for answer in answers:
+            data, problem = _json(answer, "YARN ResourceManager")
+            if problem:
+                return [], problem
+            apps += yarn_apps(data)
+        return apps, ""
+
+
+def _json(answer: Answer, what: str) -> tuple[dict[str, Any], str]:
+    """The answer's JSON object, or why there is none."""
+    problem = answer.problem()
+    if problem:
+        return {}, f"{what} at {answer.url} {problem}"
+    try:
+        data = answer.json()
+    except ValueError:
+        return {}, f"{what} at {answer.url} did not answer JSON"
+    if not isinstance(data, dict):
+        return {}, f"{what} at {answer.url} answered something unexpected"
+    return data, ""

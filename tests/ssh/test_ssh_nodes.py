@@ -1,0 +1,167 @@
+"""Several nodes: --node-ip, --all-nodes, and start/stop order across head and workers."""
+
+from __future__ import annotations
+
+import time
+
+
+def test_node_ip_runs_on_that_worker(ssh, cli) -> None:
+    worker = ssh.workers[0]
+    r = cli("exec", str(ssh.config), 'echo "home=$HOME"; exit 6', "--node-ip", worker.addr)
+    assert r.code == 6, r.err
+    assert f"home={worker.home}" in r.out
+    assert len(worker.records()) == 1 and ssh.head.records() == []
+    assert f"running on {worker.address}" in r.err
+
+
+def test_node_ip_session_and_waiter_on_a_worker(ssh, cli) -> None:
+    worker = ssh.workers[1]
+    r = cli("exec", str(ssh.config), "sleep 1; exit 3", "--tmux", "--job-waiter=tmux",
+            "--node-ip", worker.address, "--json")
+    assert r.code == 3, r.err
+    name = r.json["session"]
+    assert (worker.jobs / name / "status").read_text().split()[0] == "3"
+    assert f"-p {worker.port}" in r.err  # the attach command reaches the worker
+
+
+def test_node_ip_unknown_is_a_usage_error(ssh, cli) -> None:
+    before = ssh.accepted()
+    r = cli("exec", str(ssh.config), "true", "--node-ip", "127.0.0.99")
+    assert r.code == 2
+    assert "not a node of this cluster" in r.err and ssh.head.address in r.err
+    assert ssh.accepted() == before
+
+
+def test_node_ip_stop_in_a_worker_session_is_refused(ssh, cli) -> None:
+    r = cli("exec", str(ssh.config), "true", "--tmux", "--stop", "-y",
+            "--node-ip", ssh.workers[0].addr)
+    assert r.code == 2
+    assert "needs a --job-waiter" in r.err
+
+
+def test_all_nodes_one_failing(ssh, cli) -> None:
+    bad = ssh.workers[1]
+    (bad.home / "fail").write_text("")
+    r = cli("exec", str(ssh.config), 'echo "hello from $HOME"; [ ! -e ~/fail ] || exit 4',
+            "--all-nodes")
+    assert r.code == 1, r.err
+    for host in ssh.farm.hosts:
+        assert f"{host.address}: hello from {host.home}" in r.out
+        assert len(host.records()) == 1
+    assert f"{ssh.head.address} (head): exit status 0" in r.err
+    assert f"{ssh.workers[0].address}: exit status 0" in r.err
+    assert f"{bad.address}: exit status 4" in r.err
+    assert "failed on 1 of 3 nodes" in r.err
+
+
+def test_all_nodes_json_and_success(ssh, cli) -> None:
+    r = cli("exec", str(ssh.config), "echo out; echo err >&2", "--all-nodes", "--json")
+    assert r.code == 0, r.err
+    nodes = r.json["nodes"]
+    assert [n["node"] for n in nodes] == [h.address for h in ssh.farm.hosts]
+    assert all(n["exit_status"] == 0 and n["stdout"] == "out\n" for n in nodes)
+    assert "result: succeeded on all 3 nodes" in r.err
+
+
+def test_all_nodes_parallel_and_not(ssh, cli) -> None:
+    t0 = time.monotonic()
+    r = cli("exec", str(ssh.config), "sleep 1.5", "--all-nodes")
+    parallel = time.monotonic() - t0
+    assert r.code == 0, r.err
+    t0 = time.monotonic()
+    r = cli("exec", str(ssh.config), "sleep 1.5; echo done", "--all-nodes", "--no-parallel")
+    serial = time.monotonic() - t0
+    assert r.code == 0, r.err
+    assert parallel < 3.5 and serial >= 4.5, (parallel, serial)
+    # One node at a time: output comes in the nodes' order.
+    prefixes = [line.split(": ")[0] for line in r.out.splitlines()]
+    assert prefixes == [h.address for h in ssh.farm.hosts]
+
+
+def test_all_nodes_with_an_unreachable_worker(ssh, cli) -> None:
+    down = ssh.workers[1]
+    down.kill_all()
+    r = cli("exec", str(ssh.config), "echo up", "--all-nodes")
+    assert r.code == 1
+    assert f"{down.address}: unreachable: cannot reach {down.address}" in r.err
+    assert f"{ssh.head.address}: up" in r.out
+
+
+def test_all_nodes_refuses_session_options(ssh, cli) -> None:
+    r = cli("exec", str(ssh.config), "true", "--all-nodes", "--tmux")
+    assert r.code == 2 and "--tmux" in r.err
+    r = cli("exec", str(ssh.config), "true", "--all-nodes", "--node-ip", ssh.head.addr)
+    assert r.code == 2
+    r = cli("exec", str(ssh.config), "true", "--no-parallel")
+    assert r.code == 2
+
+
+def order_config(ssh, log) -> str:  # type: ignore[no-untyped-def]
+    def cmd(what: str) -> str:
+        # Workers' commands last 1 s, so that two of them overlap exactly when in parallel.
+        pause = 1 if what.startswith("worker") else 0.3
+        return f'  - echo "{what} $(date +%s.%N) $HOME" >> {log}; sleep {pause}'
+
+    extra = "\n".join([
+        "head_start_commands:", cmd("head-start"),
+        "worker_start_commands:", cmd("worker-start"),
+        "worker_stop_commands:", cmd("worker-stop"),
+        "head_stop_commands:", cmd("head-stop"),
+    ])  # fmt: skip
+    return str(ssh.write_config("order.yaml", extra=extra + "\n"))
+
+
+def read_log(log) -> list[tuple[str, float, str]]:  # type: ignore[no-untyped-def]
+    rows = [line.split() for line in log.read_text().splitlines()]
+    return [(what, float(when), home) for what, when, home in rows]
+
+
+def test_start_and_stop_order(ssh, cli, tmp_path) -> None:
+    log = tmp_path / "order.log"
+    config = order_config(ssh, log)
+    t0 = time.monotonic()
+    r = cli("start", config)
+    assert r.code == 0, r.err
+    rows = read_log(log)
+    assert [w for w, _, _ in rows] == ["head-start", "worker-start", "worker-start"]
+    assert {h for _, _, h in rows[1:]} == {str(w.home) for w in ssh.workers}
+    assert rows[1][1] >= rows[0][1] + 0.3, "workers start after the head"
+    assert abs(rows[1][1] - rows[2][1]) < 1, "workers start in parallel"
+    assert f"{ssh.workers[0].address}: ran 1 start command" in r.err
+    assert time.monotonic() - t0 < 6
+
+    r = cli("start", config)  # idempotent, per node
+    assert r.code == 0 and r.err.count("already started") == 3, r.err
+    assert len(read_log(log)) == 3
+
+    r = cli("stop", config, "-y")
+    assert r.code == 0, r.err
+    stops = read_log(log)[3:]
+    assert [w for w, _, _ in stops] == ["worker-stop", "worker-stop", "head-stop"]
+    assert stops[2][1] >= max(stops[0][1], stops[1][1]) + 1, "the head stops last"
+
+
+def test_stop_with_a_waiter_stops_the_workers_from_here(ssh, cli, tmp_path) -> None:
+    log = tmp_path / "order.log"
+    config = order_config(ssh, log)
+    r = cli("exec", config, "exit 2", "--tmux", "--job-waiter=tmux", "--stop", "-y")
+    assert r.code == 2, r.err
+    assert [w for w, _, _ in read_log(log)] == ["worker-stop", "worker-stop", "head-stop"]
+
+
+def test_stop_inside_a_session_warns_about_workers(ssh, cli, tmp_path) -> None:
+    config = order_config(ssh, tmp_path / "order.log")
+    r = cli("exec", config, "true", "--tmux", "--stop", "-y")
+    assert r.code == 0, r.err
+    assert "runs only the head's stop commands" in r.err
+
+
+def test_a_failing_worker_stop_still_stops_the_head(ssh, cli, tmp_path) -> None:
+    log = tmp_path / "order.log"
+    extra = (f"worker_stop_commands:\n  - 'false'\nhead_stop_commands:\n"
+             f"  - echo head-stop >> {log}\n")
+    config = ssh.write_config("failing.yaml", extra=extra)
+    r = cli("stop", str(config), "-y")
+    assert r.code == 1
+    assert log.read_text() == "head-stop\n"
+    assert "stopping cluster t" in r.err and "also failed" in r.err
