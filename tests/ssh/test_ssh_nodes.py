@@ -24,6 +24,25 @@ def test_node_ip_session_and_waiter_on_a_worker(ssh, cli) -> None:
     assert f"-p {worker.port}" in r.err  # the attach command reaches the worker
 
 
+def test_worker_job_can_be_resumed_listed_followed_and_killed(ssh, cli) -> None:
+    worker = ssh.workers[0]
+    r = cli("exec", str(ssh.config), "echo hi; sleep 2; exit 4", "--tmux", "--job-waiter=tmux",
+            "--job-timeout", "0.3", "--node-ip", worker.addr, "--json")
+    assert r.code == 124, r.err
+    name = r.json["session"]
+    assert f"jobwaiter wait {ssh.config} {name} --node-ip {worker.addr}" in r.err
+    assert cli("wait", str(ssh.config), name).code == 2  # not on the head
+    listed = cli("jobs", str(ssh.config), "--node-ip", worker.addr, "--json")
+    assert [row["session"] for row in listed.json] == [name]
+    assert cli("wait", str(ssh.config), name, "--node-ip", worker.addr).code == 4
+    assert cli("logs", str(ssh.config), name, "--node-ip", worker.addr).out == "hi\n"
+    r = cli("exec", str(ssh.config), "sleep 60", "--tmux", "--node-ip", worker.addr, "--json")
+    name = r.json["session"]
+    r = cli("kill", str(ssh.config), name, "--node-ip", worker.addr, "--grace", "1")
+    assert r.code == 0, r.err
+    assert (worker.jobs / name / "status").read_text().split()[0] == "143"
+
+
 def test_node_ip_unknown_is_a_usage_error(ssh, cli) -> None:
     before = ssh.accepted()
     r = cli("exec", str(ssh.config), "true", "--node-ip", "127.0.0.99")

@@ -29,6 +29,12 @@ def cluster_name_option(f: F) -> F:
                         help="Override the cluster_name of the config file.")(f)
 
 
+def node_ip_option(f: F) -> F:
+    return click.option("--node-ip", metavar="IP",
+                        help="The job is on this node (an address of the config), not the "
+                             "head.")(f)
+
+
 def yes_option(f: F) -> F:
     return click.option("-y", "--yes", is_flag=True,
                         help="Do not ask for confirmation.")(f)
@@ -69,10 +75,14 @@ def confirm(what: str, yes: bool) -> None:
         raise Exit(1, "jobwaiter: cancelled, nothing was run")
 
 
-def resume_command(config: str, session: str | None, cluster_name: str | None) -> str:
+def resume_command(
+    config: str, session: str | None, cluster_name: str | None, node_ip: str | None = None
+) -> str:
     if not session:
         return ""
     argv = ["jobwaiter", "wait", config, session]
     if cluster_name:
         argv += ["-n", cluster_name]
+    if node_ip:
+        argv += ["--node-ip", node_ip]
     return shlex.join(argv)

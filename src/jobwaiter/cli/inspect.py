@@ -15,6 +15,7 @@ from jobwaiter.cli.common import (
     cluster_name_option,
     confirm,
     json_option,
+    node_ip_option,
     open_cluster,
     quiet_option,
     resume_command,
@@ -48,8 +49,10 @@ def parse_duration(text: str) -> float:
 @quiet_option
 @json_option
 @cluster_name_option
+@node_ip_option
 def wait_cmd(config: str, session: str, job_waiter: str | None, job_timeout: float | None,
-             stop: bool, yes: bool, quiet: bool, as_json: bool, cluster_name: str | None) -> None:
+             stop: bool, yes: bool, quiet: bool, as_json: bool, cluster_name: str | None,
+             node_ip: str | None) -> None:
     """Wait again for a job started earlier (after a timeout, Ctrl-C or a dropped laptop).
     Exit codes are those of exec; a job that has ended returns at once.
 
@@ -62,8 +65,10 @@ def wait_cmd(config: str, session: str, job_waiter: str | None, job_timeout: flo
     with open_cluster(config, cluster_name, reporter, yes) as cluster:
         if stop:
             confirm(f"stop cluster {cluster.name!r} once the job has completed", yes)
-        result = cluster.wait(session, job_waiter=job_waiter, job_timeout=job_timeout, stop=stop)
-    print_result(result, reporter, as_json, resume_command(config, session, cluster_name))
+        result = cluster.on_node(node_ip).wait(session, job_waiter=job_waiter,
+                                               job_timeout=job_timeout, stop=stop)
+    print_result(result, reporter, as_json,
+                 resume_command(config, session, cluster_name, node_ip))
     raise Exit(exit_code(result))
 
 
@@ -101,8 +106,9 @@ def _short(seconds: float | None) -> str:
               help="With --prune: only jobs started longer ago than this (e.g. 12h, 7d).")
 @json_option
 @cluster_name_option
+@node_ip_option
 def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: str, as_json: bool,
-             cluster_name: str | None) -> None:
+             cluster_name: str | None, node_ip: str | None) -> None:
     """List the jobs on the cluster's head, newest first.
 
     \b
@@ -113,7 +119,8 @@ def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: str, as_json:
     """
     age = parse_duration(older_than)
     reporter = TerminalReporter()
-    with open_cluster(config, cluster_name, reporter) as cluster:
+    with open_cluster(config, cluster_name, reporter) as whole:
+        cluster = whole.on_node(node_ip)
         if prune:
             lines = cluster.prune(age)
             if as_json:
@@ -154,8 +161,9 @@ def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: str, as_json:
 @click.option("--tail", "lines", type=click.IntRange(min=0), metavar="N",
               help="Only the last N lines.")
 @cluster_name_option
+@node_ip_option
 def logs_cmd(config: str, session: str, follow: bool, lines: int | None,
-             cluster_name: str | None) -> None:
+             cluster_name: str | None, node_ip: str | None) -> None:
     """Print a job's log (~/user/logs/SESSION.log on the head).
 
     \b
@@ -164,7 +172,7 @@ def logs_cmd(config: str, session: str, follow: bool, lines: int | None,
       jobwaiter logs cluster.yaml jobwaiter-3f9c2a1b7d4e -f
     """
     with open_cluster(config, cluster_name, TerminalReporter()) as cluster:
-        record = cluster.logs(session, follow=follow, lines=lines)
+        record = cluster.on_node(node_ip).logs(session, follow=follow, lines=lines)
     if not follow:
         return
     if record.exit_status is not None:
@@ -184,8 +192,9 @@ def logs_cmd(config: str, session: str, follow: bool, lines: int | None,
               metavar="SECONDS", help="Then wait this long before sending KILL.")
 @quiet_option
 @cluster_name_option
+@node_ip_option
 def kill_cmd(config: str, session: str, sig: str, grace: float, quiet: bool,
-             cluster_name: str | None) -> None:
+             cluster_name: str | None, node_ip: str | None) -> None:
     """Stop a job: signal its process group (the job and its children), send KILL after the
     grace period, end its session and record 128+N as its status.
 
@@ -196,7 +205,7 @@ def kill_cmd(config: str, session: str, sig: str, grace: float, quiet: bool,
     """
     reporter = TerminalReporter(quiet)
     with open_cluster(config, cluster_name, reporter) as cluster:
-        was_running, status = cluster.kill(session, sig, grace)
+        was_running, status = cluster.on_node(node_ip).kill(session, sig, grace)
     if was_running:
         reporter.phase(f"killed {session}; recorded exit status {status}")
     else:

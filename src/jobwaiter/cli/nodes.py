@@ -7,7 +7,7 @@ import json
 
 import click
 
-from jobwaiter.cli.output import TerminalReporter
+from jobwaiter.cli.output import TerminalReporter, error_line
 from jobwaiter.cluster.nodes import NodeRun, NodesResult
 from jobwaiter.errors import UsageError
 
@@ -47,22 +47,16 @@ def finish(result: NodesResult, reporter: TerminalReporter, as_json: bool) -> in
         if run.ok:
             reporter.phase(line)
         else:
-            _error(reporter, line)
+            error_line(reporter, line)
     if result.stop is not None and result.stop.get("ok") is False:
-        _error(reporter, f"stopping the cluster failed: {result.stop['detail']}")
+        error_line(reporter, f"stopping the cluster failed: {result.stop['detail']}")
     failed = result.failed
     if not failed and result.ok:
         reporter.phase(f"result: succeeded on all {len(result.runs)} nodes")
         return 0
     if failed:
         names = ", ".join(r.node.ip for r in failed)
-        _error(reporter, f"result: failed on {len(failed)} of {len(result.runs)} nodes "
+        error_line(reporter, f"result: failed on {len(failed)} of {len(result.runs)} nodes "
                          f"({names})")
     return 1
 
-
-def _error(reporter: TerminalReporter, message: str) -> None:
-    # Shown even with -q, like every failure.
-    reporter.done()
-    reporter.stream.write(f"jobwaiter: {message}\n")
-    reporter.stream.flush()

@@ -144,12 +144,13 @@ def print_result(
     if result.ok:
         reporter.phase(line)
     else:
-        _error(reporter, line)
+        error_line(reporter, line)
     if result.outcome in (Outcome.TIMEOUT, Outcome.INTERRUPTED, Outcome.UNREACHABLE) and resume:
-        _error(reporter, f"the job keeps running; to wait again: {resume}")
+        error_line(reporter, f"the job keeps running; to wait again: {resume}")
 
 
-def _error(reporter: TerminalReporter, message: str) -> None:
+def error_line(reporter: TerminalReporter, message: str) -> None:
+    """A failure line: shown even with -q."""
     reporter.done()
     reporter.stream.write(f"jobwaiter: {message}\n")
     reporter.stream.flush()

@@ -47,9 +47,9 @@ def job_options(f: Any) -> Any:
 
 
 def _finish(result: JobResult, reporter: TerminalReporter, as_json: bool, config: str,
-            cluster_name: str | None) -> None:
-    print_result(result, reporter, as_json, resume_command(config, result.session,
-                                                           cluster_name))
+            cluster_name: str | None, node_ip: str | None = None) -> None:
+    resume = resume_command(config, result.session, cluster_name, node_ip)
+    print_result(result, reporter, as_json, resume)
     raise Exit(exit_code(result))
 
 
@@ -97,7 +97,7 @@ def exec_cmd(config: str, cmd: str, tmux: bool, screen: bool, job_waiter: str | 
         result = cluster.exec(cmd, tmux=tmux, screen=screen, job_waiter=job_waiter,
                               job_log=job_log, stop=stop, start=start,
                               job_timeout=job_timeout, env=list(env), node_ip=node_ip)
-    _finish(result, reporter, as_json, config, cluster_name)
+    _finish(result, reporter, as_json, config, cluster_name, node_ip)
 
 
 class SubmitCommand(click.Command):

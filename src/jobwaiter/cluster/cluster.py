@@ -96,6 +96,13 @@ class Cluster:
     def workers(self) -> list[Node]:
         return self.provider.workers()
 
+    def workers_need_stopping(self) -> bool:
+        """Whether stopping the cluster has anything to do on the workers."""
+        if not self.workers:
+            return False
+        return bool(self.config.worker_stop_commands) or any(
+            runtimes.stop_commands(self.config_dict, w, self.workers) for w in self.workers)
+
     def node_transports(self) -> dict[str, Transport]:
         nodes = [self.provider.head(), *self.workers]
         return {n.id: n.transport for n in nodes}
@@ -185,12 +192,12 @@ class Cluster:
     ) -> JobResult:
         """Run a bash command on the head (or on the node ``node_ip``), in ``$HOME``."""
         req = self._request(command, tmux, screen, job_waiter, job_log, stop, job_timeout, env)
-        target = self._on_node(node_ip, req) if node_ip else self
+        target = self.on_node(node_ip)
+        if target is not self and req.stop and req.session and not req.job_waiter:
+            raise UsageError("--stop with --node-ip needs a --job-waiter: a session on a "
+                             "worker cannot stop the cluster")
         plan_waiters(target, req)  # every SPEC problem surfaces before the cluster starts
-        if start:
-            self.reporter.phase(f"starting cluster {self.name}")
-            for line in self.start():
-                self.reporter.phase(line)
+        self._start_first(start)
         return run_job(target, req, loop)
 
     def exec_all(
@@ -206,24 +213,30 @@ class Cluster:
         """Run a bash command in the foreground on every node, in ``$HOME``; ``on_done`` gets
         each node's run as it ends."""
         req = self._request(command, False, False, None, False, stop, None, env)
-        if start:
-            self.reporter.phase(f"starting cluster {self.name}")
-            for line in self.start():
-                self.reporter.phase(line)
+        self._start_first(start)
         return run_everywhere(self, req, parallel, on_done)
 
-    def _on_node(self, address: str, req: JobRequest) -> Cluster:
-        """This cluster with its jobs run on another node: a copy sharing the connections,
-        whose ``head_node`` is that node. Start and stop still cover every node."""
+    def on_node(self, address: str | None) -> Cluster:
+        """This cluster with its jobs on the node written ``address`` in the config (the head
+        when None): a copy sharing the connections, whose ``head_node`` is that node, so that
+        exec, wait, jobs, logs and kill work on a worker as on the head. Start and stop still
+        cover every node."""
+        if not address:
+            return self
         node = find_node([self.provider.head(), *self.workers], address)
         if node.is_head:
             return self
-        if req.stop and req.session and not req.job_waiter:
-            raise UsageError("--stop with --node-ip needs a --job-waiter: a session on a "
-                             "worker cannot stop the cluster")
         view = copy.copy(self)
         view._job_node = node
         return view
+
+    def _start_first(self, start: bool) -> None:
+        """``--start``: start the cluster once the request has been validated."""
+        if not start:
+            return
+        self.reporter.phase(f"starting cluster {self.name}")
+        for line in self.start():
+            self.reporter.phase(line)
 
     def submit(
         self,
@@ -249,10 +262,7 @@ class Cluster:
         req = self._request(prepared.command, tmux, screen, job_waiter, job_log, stop,
                             job_timeout, env)
         plan_waiters(self, req)
-        if start:
-            self.reporter.phase(f"starting cluster {self.name}")
-            for line in self.start():
-                self.reporter.phase(line)
+        self._start_first(start)
         prepared.place(self.head, self.reporter)
         return run_job(self, req, loop)
 
@@ -300,8 +310,6 @@ class Cluster:
         timeout: float | None,
         env: Mapping[str, str] | Sequence[str] | None,
     ) -> JobRequest:
-        from jobwaiter.errors import UsageError
-
         if tmux and screen:
             raise UsageError("--tmux and --screen cannot be used together")
         if isinstance(env, Mapping):

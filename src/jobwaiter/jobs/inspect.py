@@ -26,7 +26,8 @@ def get_record(cluster: Cluster, name: str) -> JobRecord:
     check_name(name)
     records = read_records(cluster.head, [name])
     if not records:
-        raise UsageError(f"no job {name} on the head of cluster {cluster.name}")
+        where = "the head" if cluster.head_node.is_head else cluster.head_node.ip
+        raise UsageError(f"no job {name} on {where} of cluster {cluster.name}")
     return records[0]
 
 

@@ -58,7 +58,7 @@ def run_job(cluster: Cluster, req: JobRequest, loop: WaitLoop | None = None) -> 
     use_log = req.job_log or (req.session is not None and bool(waiters))
     log = log_path(name) if use_log else ""
     stop_script = cluster.stop_script() if (req.stop and hold) else ""
-    if stop_script and cluster.workers:
+    if stop_script and cluster.workers_need_stopping():
         report.warn("--stop inside the session runs only the head's stop commands; "
                     "use a --job-waiter to stop the workers too")
     meta = {

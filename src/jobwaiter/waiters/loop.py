@@ -131,9 +131,7 @@ class WaitLoop:
                 down = self.clock() - unreachable_since
                 if deadline is None and down > self.reconnect_for:
                     return WaiterOutcome(waiter.label, UNREACHABLE, f"{exc} (for {down:.0f}s)")
-                self.progress(f"{waiter.label}: head unreachable, reconnecting ({exc})",
-                              self.clock() - start)
-                check = Check.pending()
+                check = Check.pending(f"head unreachable, reconnecting ({exc})")
             except WaiterError as exc:
                 return WaiterOutcome(waiter.label, FAILED, str(exc))
             else:
