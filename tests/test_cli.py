@@ -61,6 +61,15 @@ def user_waiters(env):  # type: ignore[no-untyped-def]
     return env.home / "order.txt"
 
 
+def test_multi_line_and_empty_commands(env, cli) -> None:
+    r = cli("exec", str(env.config), "echo one\n\necho 'two\nlines'\n", "--tmux",
+            "--job-waiter=tmux", "--json")
+    assert r.code == 0
+    assert (env.home / r.json["log_path"][2:]).read_text() == "one\ntwo\nlines\n"
+    r = cli("exec", str(env.config), "", "--screen", "--job-waiter=screen", "--json")
+    assert r.code == 0 and r.json["exit_status"] == 0
+
+
 def test_hostile_command_reaches_bash_once(env, cli) -> None:
     cmd = "printf '%s\\n' \"it's\" '$HOME' '`id`' 'a;b'"
     for kind in ("tmux", "screen"):

@@ -121,8 +121,10 @@ def test_jobs_lists_every_state(env, cli) -> None:
     assert [row["session"] for row in rows] == [nowaiter, running, lost, bad, ok]
     assert rows[-1]["log_path"] == f"~/user/logs/{ok}.log"
     table = cli("jobs", str(env.config))
-    assert table.out.splitlines()[0].split()[:4] == ["SESSION", "STATE", "STARTED", "DURATION"]
+    assert table.out.splitlines()[0].split() == ["SESSION", "STATE", "STARTED", "DURATION",
+                                                 "LOG", "COMMAND"]
     assert "failed (4)" in table.out
+    assert f"~/user/logs/{ok}.log" in table.out
 
 
 def test_jobs_hides_old_ones_unless_all(env, cli) -> None:

@@ -140,17 +140,17 @@ def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: str, as_json:
     if not rows:
         reporter.phase("no jobs" + ("" if show_all else " in the last day (--all for older)"))
         return
-    width = shutil.get_terminal_size((120, 24)).columns
-    header = f"{'SESSION':<22}  {'STATE':<17}  {'STARTED':<19}  {'DURATION':>8}  COMMAND"
-    click.echo(header)
+    width = shutil.get_terminal_size((160, 24)).columns
+    log_width = max(len(str(row["log_path"] or "-")) for row in rows)
+    click.echo(f"{'SESSION':<22}  {'STATE':<17}  {'STARTED':<19}  {'DURATION':>8}  "
+               f"{'LOG':<{log_width}}  COMMAND")
     for row in rows:
         started = (row["started_at"] or "-")[:19].replace("T", " ")
         line = (f"{row['session']:<22}  {row['state']:<17}  {started:<19}  "
-                f"{_short(row['duration']):>8}  ")
-        room = max(width - len(line), 10)
+                f"{_short(row['duration']):>8}  {row['log_path'] or '-':<{log_width}}  ")
+        room = max(width - len(line), 20)
         cmd = " ".join(str(row["command"]).split())
         click.echo(line + (cmd if len(cmd) <= room else cmd[: room - 3] + "..."))
-    click.echo("logs: ~/user/logs/<SESSION>.log (jobwaiter logs CONFIG SESSION)")
 
 
 @click.command("logs")

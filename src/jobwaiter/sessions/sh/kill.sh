@@ -6,7 +6,10 @@ d=$HOME/.jobwaiter/jobs/$name
 [ -d "$d" ] || { echo "no job $name on this node" >&2; exit 2; }
 end_session() {
   tmux kill-session -t "=$name" 2>/dev/null
-  screen -ls 2>/dev/null | grep -q "[0-9]\.$name[[:space:]]" && screen -S "$name" -X quit
+  # screen -S NAME matches prefixes: address the session by its exact "pid.name".
+  local s
+  s=$(screen -ls 2>/dev/null | grep -o "[0-9][0-9]*\.$name[[:space:]]" | head -n 1)
+  [ -z "$s" ] || screen -S "${s%[[:space:]]}" -X quit
   return 0
 }
 if [ -s "$d/status" ]; then end_session; echo "already $(cut -d' ' -f1 "$d/status")"; exit 0; fi
