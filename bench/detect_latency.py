@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -91,6 +92,10 @@ def baseline_run(home: Path, job_seconds: float, interval: float) -> tuple[float
     t_start = time.time()
     f0 = forks()
     subprocess.run(["tmux", "new-session", "-d", "-s", name, cmd], check=True)
+    # A poller's phase relative to the job's end is arbitrary (it starts whenever the submit
+    # returned); a fixed phase would make a job length that is a multiple of the interval look
+    # instantly detected.
+    time.sleep(random.uniform(0, interval))
     while subprocess.run(["tmux", "has-session", "-t", f"={name}"],
                          capture_output=True).returncode == 0:
         time.sleep(interval)
@@ -114,7 +119,7 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=10)
     ap.add_argument("--job-seconds", type=float, default=10.0)
     ap.add_argument("--baseline-interval", type=float, default=5.0)
-    ap.add_argument("--baseline-jobs", type=int, default=3)
+    ap.add_argument("--baseline-jobs", type=int, default=5)
     args = ap.parse_args()
     if not in_private_namespace():
         if os.geteuid() == 0 and shutil.which("unshare"):
