@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+# The CLI of the Python running this bench (run it with the venv's python).
+JOBWAITER = [sys.executable, "-m", "jobwaiter.cli.main"]
 CONFIG = "cluster_name: bench\nprovider:\n  type: local\n"
 
 
@@ -58,10 +60,9 @@ def jobwaiter_run(home: Path, job_seconds: float) -> tuple[float, float, int]:
     end = home / "end"
     end.unlink(missing_ok=True)
     cmd = f"sleep {job_seconds}; date +%s.%N > {end}"
-    exe = shutil.which("jobwaiter") or "jobwaiter"
     t_start = time.time()
     f0 = forks()
-    subprocess.run([exe, "exec", str(home / "c.yaml"), cmd, "--tmux", "--job-waiter=tmux",
+    subprocess.run([*JOBWAITER, "exec", str(home / "c.yaml"), cmd, "--tmux", "--job-waiter=tmux",
                     "-q"], check=True)
     returned = time.time()
     f1 = forks()
@@ -70,11 +71,10 @@ def jobwaiter_run(home: Path, job_seconds: float) -> tuple[float, float, int]:
 
 def launch_cost(home: Path, runs: int = 3) -> float:
     """Forks of starting jobwaiter and launching a job, without the wait."""
-    exe = shutil.which("jobwaiter") or "jobwaiter"
     total = 0
     for _ in range(runs):
         f0 = forks()
-        subprocess.run([exe, "exec", str(home / "c.yaml"), "sleep 1", "--tmux",
+        subprocess.run([*JOBWAITER, "exec", str(home / "c.yaml"), "sleep 1", "--tmux",
                         "--job-waiter=tmux", "--job-timeout", "0.001", "-q"], check=False,
                        stderr=subprocess.DEVNULL)
         total += forks() - f0

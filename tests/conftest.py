@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -109,3 +110,10 @@ def cli(capfd: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
         return CliResult(code, out, err)
 
     return invoke
+
+
+@pytest.fixture
+def jobwaiter_argv() -> list[str]:
+    """The CLI as a separate process, independent of PATH (the venv's bin need not be on
+    it)."""
+    return [sys.executable, "-m", "jobwaiter.cli.main"]

@@ -37,11 +37,11 @@ def test_resume_after_timeout(env, cli, kind: str) -> None:
     assert r.json["waiters"][0]["name"] == kind
 
 
-def test_resume_after_ctrl_c(env) -> None:
+def test_resume_after_ctrl_c(env, jobwaiter_argv: list[str]) -> None:
     """A real Ctrl-C (SIGINT to the jobwaiter process) while it waits: exit 130, the job keeps
     running, and `wait` picks it up."""
     proc = subprocess.Popen(
-        ["jobwaiter", "exec", str(env.config), "sleep 2; echo finished", "--tmux",
+        [*jobwaiter_argv, "exec", str(env.config), "sleep 2; echo finished", "--tmux",
          "--job-waiter=tmux", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: env.jobs.exists() and any((d / "pid").exists() for d in env.jobs.iterdir()))
@@ -54,7 +54,7 @@ def test_resume_after_ctrl_c(env) -> None:
     name = data["session"]
     assert f"jobwaiter wait {env.config} {name}" in err
     assert env.status(name) is None, "the job must keep running"
-    r = subprocess.run(["jobwaiter", "wait", str(env.config), name, "--json"],
+    r = subprocess.run([*jobwaiter_argv, "wait", str(env.config), name, "--json"],
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 0
     assert json.loads(r.stdout)["outcome"] == "succeeded"
@@ -136,14 +136,14 @@ def test_jobs_hides_old_ones_unless_all(env, cli) -> None:
                                                   "--json").out)] == [name]
 
 
-def test_logs_follow_a_quiet_job_until_it_ends(env) -> None:
-    r = subprocess.run(["jobwaiter", "exec", str(env.config),
+def test_logs_follow_a_quiet_job_until_it_ends(env, jobwaiter_argv: list[str]) -> None:
+    r = subprocess.run([*jobwaiter_argv, "exec", str(env.config),
                         "echo first; sleep 4; echo second; exit 7", "--tmux",
                         "--job-waiter=tmux", "--job-timeout", "0.2", "--json"],
                        capture_output=True, text=True, timeout=20)
     name = json.loads(r.stdout)["session"]
     t0 = time.monotonic()
-    f = subprocess.run(["jobwaiter", "logs", str(env.config), name, "-f"],
+    f = subprocess.run([*jobwaiter_argv, "logs", str(env.config), name, "-f"],
                        capture_output=True, text=True, timeout=30)
     took = time.monotonic() - t0
     assert f.stdout == "first\nsecond\n"

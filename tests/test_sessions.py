@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -207,13 +205,12 @@ def test_detection_is_prompt(env, cli) -> None:
 
 
 @pytest.mark.slow
-def test_twenty_concurrent_jobs(env) -> None:
-    exe = shutil.which("jobwaiter") or sys.executable
+def test_twenty_concurrent_jobs(env, jobwaiter_argv: list[str]) -> None:
     procs = []
     for i in range(20):
         kind = "tmux" if i % 2 == 0 else "screen"
         procs.append(subprocess.Popen(
-            [exe, "exec", str(env.config), f"sleep 1; exit {i}", f"--{kind}",
+            [*jobwaiter_argv, "exec", str(env.config), f"sleep 1; exit {i}", f"--{kind}",
              f"--job-waiter={kind}", "--json", "-q"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     results = []
