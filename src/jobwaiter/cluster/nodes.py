@@ -7,11 +7,9 @@ operation, so that stopping a cluster stops as much of it as it can.
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from jobwaiter.cluster.config import parse_host
@@ -19,6 +17,7 @@ from jobwaiter.cluster.control import control_script
 from jobwaiter.cluster.providers.base import Node
 from jobwaiter.errors import CommandError, TransportError, UsageError
 from jobwaiter.jobs.request import JobRequest
+from jobwaiter.jobs.run import job_meta
 from jobwaiter.records import new_name
 from jobwaiter.sessions import launch_argv
 from jobwaiter.transport.base import CommandResult
@@ -194,13 +193,10 @@ def run_everywhere(
 
     def launch(node: Node) -> CommandResult:
         name = new_name()
-        meta = {
-            "name": name, "session": None, "command": req.command, "spec": None, "log": None,
-            "stop": False, "created_at": time.time(), "cluster": cluster.name,
-            "all_nodes": True,
-        }  # fmt: skip
-        argv = launch_argv(name, "foreground", json.dumps(meta), req.env_script(), "", "",
-                           tee=False, hold=False)
+        # The stop, if any, is the whole cluster's, after every node: not this record's.
+        meta = job_meta(name, replace(req, stop=False), cluster.name, all_nodes=True)
+        argv = launch_argv(name, "foreground", meta, req.env_script(), "", "", tee=False,
+                           hold=False)
         return node.transport.run(argv, input=req.command.encode())
 
     runs = run_each(nodes, launch, parallel=parallel, on_done=on_done)

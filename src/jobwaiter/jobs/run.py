@@ -49,6 +49,15 @@ def plan_waiters(cluster: Cluster, req: JobRequest) -> list[Waiter]:
     return waiters
 
 
+def job_meta(name: str, req: JobRequest, cluster: str, log: str = "", **extra: object) -> str:
+    """The record's ``meta.json``: what was started, for ``wait`` and ``jobs`` later."""
+    return json.dumps({
+        "name": name, "session": req.session, "command": req.command,
+        "spec": req.job_waiter, "log": log or None, "stop": req.stop,
+        "created_at": time.time(), "cluster": cluster, **extra,
+    })  # fmt: skip
+
+
 def run_job(cluster: Cluster, req: JobRequest, loop: WaitLoop | None = None) -> JobResult:
     waiters = plan_waiters(cluster, req)
     report = cluster.reporter
@@ -61,13 +70,9 @@ def run_job(cluster: Cluster, req: JobRequest, loop: WaitLoop | None = None) -> 
     if stop_script and cluster.workers_need_stopping():
         report.warn("--stop inside the session runs only the head's stop commands; "
                     "use a --job-waiter to stop the workers too")
-    meta = {
-        "name": name, "session": req.session, "command": req.command,
-        "spec": req.job_waiter, "log": log or None, "stop": req.stop,
-        "created_at": time.time(), "cluster": cluster.name,
-    }  # fmt: skip
+    meta = job_meta(name, req, cluster.name, log)
     argv = launch_argv(
-        name, req.session or "foreground", json.dumps(meta), req.env_script(), stop_script,
+        name, req.session or "foreground", meta, req.env_script(), stop_script,
         log, tee=req.session is None and use_log, hold=hold,
     )  # fmt: skip
     base = JobResult(Outcome.STARTED, name, session=name if req.session else None,
