@@ -369,3 +369,44 @@ def test_api_returns_results_and_raises_on_bad_arguments(env) -> None:
         assert cluster.exec("true", screen=True, job_waiter="screen").ok
         with pytest.raises(UsageError):
             cluster.exec("true", tmux=True, job_waiter="screen")
+
+
+class _AnswerLost:
+    """Runs the launch for real on the head, then loses the answer, as an SSH connection
+    dropping right after the command was sent would."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.node, self.dropped = inner, inner.node, False
+
+    def run(self, argv, **kw):  # type: ignore[no-untyped-def]
+        result = self.inner.run(argv, **kw)
+        # launch_argv: bash -c SCRIPT jw NAME KIND ...; no other call names a session kind there.
+        if not self.dropped and list(argv[5:6]) == ["tmux"]:
+            self.dropped = True
+            from jobwaiter.errors import ConnectionLost
+
+            raise ConnectionLost(f"lost the connection to {self.node} while running bash")
+        return result
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_launch_whose_answer_is_lost_is_unknown_and_can_be_waited_for(env, cli) -> None:
+    from jobwaiter import Cluster, Outcome
+
+    class Flaky(Cluster):
+        @property
+        def head(self):  # type: ignore[no-untyped-def]
+            if not hasattr(self, "_flaky"):
+                self._flaky = _AnswerLost(super().head)
+            return self._flaky
+
+    with Flaky(env.config) as cluster:
+        result = cluster.exec("sleep 1; exit 3", tmux=True, job_waiter="tmux")
+    assert result.outcome is Outcome.UNREACHABLE, result
+    assert "state is unknown" in result.message and result.session == result.job
+    # The job did start: it is found and its real status read, not reported as never run.
+    r = cli("wait", str(env.config), result.job)
+    assert r.code == 3, r.err
+    assert "exit status 3" in r.err

@@ -6,6 +6,8 @@
     │   └── SpecError              a --job-waiter SPEC does not parse or name a waiter
     ├── TransportError             a node could not be reached (CLI exit 255)
     │   ├── CommandTimeout         a command did not finish within its transport timeout
+    │   ├── ConnectionLost         the connection dropped after a command was sent: it may
+    │   │                          or may not have run
     │   └── AccessError            the node refused the login or its host key changed
     ├── CommandError               a command ran and failed; carries its CommandResult
     └── WaiterError                a waiter decided the job's work failed
@@ -44,6 +46,11 @@ class TransportError(JobwaiterError):
 
 class CommandTimeout(TransportError):
     """A command exceeded the timeout the caller gave the transport."""
+
+
+class ConnectionLost(TransportError):
+    """The connection dropped after the command was sent. The command may have run (a job
+    may have started), so callers report an unknown state instead of a failure to start."""
 
 
 class AccessError(TransportError):

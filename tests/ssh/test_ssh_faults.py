@@ -56,7 +56,9 @@ def test_unreachable_until_the_timeout_is_not_success(ssh) -> None:
     proc = ssh.spawn("exec", str(ssh.config), "sleep 1", "--tmux", "--job-waiter=tmux",
                      "--job-timeout", "4", "--json")
     try:
-        wait_for(lambda: job_started(head))
+        # Cut as soon as the record exists: the launch may or may not have answered yet, and
+        # either way the answer must be "unknown", with the job named, never a success.
+        wait_for(lambda: bool(head.records()), timeout=15)
         head.kill_all()
         out, err = proc.communicate(timeout=60)
     finally:
@@ -64,6 +66,7 @@ def test_unreachable_until_the_timeout_is_not_success(ssh) -> None:
     assert proc.returncode == 255, err
     assert '"outcome": "unreachable"' in out
     assert "state is unknown" in err
+    assert len(head.records()) == 1, "launched once"
 
 
 def test_unreachable_host(ssh, cli) -> None:

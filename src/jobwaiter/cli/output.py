@@ -145,8 +145,10 @@ def print_result(
         reporter.phase(line)
     else:
         error_line(reporter, line)
-    if result.outcome in (Outcome.TIMEOUT, Outcome.INTERRUPTED, Outcome.UNREACHABLE) and resume:
+    if result.outcome in (Outcome.TIMEOUT, Outcome.INTERRUPTED) and resume:
         error_line(reporter, f"the job keeps running; to wait again: {resume}")
+    elif result.outcome is Outcome.UNREACHABLE and resume:
+        error_line(reporter, f"the job may still be running; to wait for it: {resume}")
 
 
 def error_line(reporter: TerminalReporter, message: str) -> None:

@@ -8,7 +8,13 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from jobwaiter.errors import CommandError, JobwaiterError, TransportError, UsageError
+from jobwaiter.errors import (
+    CommandError,
+    ConnectionLost,
+    JobwaiterError,
+    TransportError,
+    UsageError,
+)
 from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult, Outcome
 from jobwaiter.records import JobRecord, log_path, new_name
@@ -83,14 +89,21 @@ def run_job(cluster: Cluster, req: JobRequest, loop: WaitLoop | None = None) -> 
         if log:
             report.phase(f"log: ~/{log}")
         # Output goes straight to ours; the record tells how it ended.
-        head.run(argv, input=req.command.encode(), capture=False)
+        try:
+            head.run(argv, input=req.command.encode(), capture=False)
+        except ConnectionLost as exc:
+            return _maybe_stop(cluster, _lost_contact(base, exc), req)
         record = _read_record(cluster, name)
         result = _foreground_result(base, record)
         if result.outcome is Outcome.SUCCEEDED and waiters:
             return finish_wait(cluster, result, waiters, req, loop, record.started_at)
         return _maybe_stop(cluster, result, req)
 
-    launched = head.run(argv, input=req.command.encode())
+    try:
+        launched = head.run(argv, input=req.command.encode())
+    except ConnectionLost as exc:
+        # The launch may have gone through: say which job to look for, never "not started".
+        return _maybe_stop(cluster, _lost_contact(base, exc), req)
     if not launched.ok:
         raise CommandError(launched, f"starting the {req.session} session")
     started_at = _started_at(launched.stdout)
@@ -105,6 +118,11 @@ def run_job(cluster: Cluster, req: JobRequest, loop: WaitLoop | None = None) -> 
             report.phase("the cluster will be stopped inside the session when the job ends")
         return replace(base, message=f"started in {req.session} session {name}")
     return finish_wait(cluster, base, waiters, req, loop, started_at)
+
+
+def _lost_contact(base: JobResult, exc: ConnectionLost) -> JobResult:
+    return replace(base, outcome=Outcome.UNREACHABLE,
+                   message=f"the job's state is unknown: {exc}")
 
 
 def _started_at(stdout: str) -> float | None:

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from jobwaiter.errors import AccessError, CommandTimeout, TransportError
+from jobwaiter.errors import AccessError, CommandTimeout, ConnectionLost, TransportError
 from jobwaiter.transport.base import CommandResult
 
 #: Runs before every remote command. sshd starts a command in the passwd entry's home, which
@@ -229,8 +229,8 @@ class SSHTransport:
                 delay = self._backoff.delay(retry)
                 late = timeout is not None and time.monotonic() - began + delay > timeout
                 if not may_retry or retry + 1 >= self._backoff.attempts or late:
-                    raise TransportError(self._explain(exc, args, retry + 1, idempotent)) \
-                        from None
+                    error = ConnectionLost if exc.sent else TransportError
+                    raise error(self._explain(exc, args, retry + 1, idempotent)) from None
                 self._sleep(delay)
                 retry += 1
 
