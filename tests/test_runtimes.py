@@ -466,3 +466,56 @@ def test_submit_runtime_errors(env, cli) -> None:  # type: ignore[no-untyped-def
     assert not (env.home / "user" / "jobs" / "app.py").exists()
     with pytest.raises(UsageError):
         submit_runtime(config(), "nope")
+
+
+PLUGIN = '''
+from dataclasses import dataclass
+from jobwaiter.runtimes import Runtime
+
+@dataclass(frozen=True)
+class QueueSettings:
+    queue: str = "default"
+    slots: int = 1
+
+class QueueRuntime(Runtime):
+    name = "queue"
+    config_section = QueueSettings
+
+class BareRuntime(Runtime):
+    name = "bare"
+'''
+
+
+@pytest.fixture
+def plugin(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A third-party package installed the usual way: a module and its dist-info with entry
+    points, found through importlib.metadata like any installed plugin."""
+    (tmp_path / "jw_queue_plugin.py").write_text(PLUGIN)
+    info = tmp_path / "jw_queue_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: jw-queue-plugin\n"
+                                   "Version: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[jobwaiter.runtimes]\nqueue = jw_queue_plugin:QueueRuntime\n"
+        "bare = jw_queue_plugin:BareRuntime\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def test_a_plugin_runtime_brings_its_own_config_section(plugin) -> None:  # type: ignore[no-untyped-def]
+    base = {"cluster_name": "t", "provider": {"type": "local"}}
+    dumped = validate_config({**base, "runtime": {"types": ["queue", "spark"],
+                                                  "queue": {"slots": 4}}}).model_dump()
+    assert dumped["runtime"]["queue"] == {"queue": "default", "slots": 4}
+    cases = [
+        ({"types": ["queue"], "queue": {"slot": 4}}, "runtime.queue.slot: unknown key"),
+        ({"types": ["queue"], "queue": {"slots": "many"}},
+         "runtime.queue.slots: Input should be a valid integer"),
+        ({"types": [], "queue": {}}, "runtime: has a queue section but 'queue' is not in "
+         "runtime.types"),
+        # A runtime without settings has no section.
+        ({"types": ["bare"], "bare": {}}, "runtime.bare: unknown key"),
+    ]
+    for runtime, message in cases:
+        with pytest.raises(ConfigError) as err:
+            validate_config({**base, "runtime": runtime}, source="c.yaml")
+        assert str(err.value).startswith(f"c.yaml: {message}"), err.value

@@ -15,12 +15,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from jobwaiter.errors import ConfigError
-from jobwaiter.runtimes import runtime_names
-from jobwaiter.runtimes.spark.settings import SparkSettings
+from jobwaiter.runtimes import runtime_class, runtime_names
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 
@@ -218,11 +225,11 @@ def _check_with_ssh(options: dict[str, str | int]) -> None:
 
 class RuntimeSection(_Strict):
     """The engines installed on the cluster: ``types`` names them (runtimes registered in the
-    ``jobwaiter.runtimes`` entry-point group); ``spark`` holds the Spark runtime's settings
-    (every key is documented on ``SparkSettings``)."""
+    ``jobwaiter.runtimes`` entry-point group). Each runtime's own settings sit beside it under
+    its name (``runtime.spark``), with the keys of the runtime's ``config_section``; the keys
+    a config uses are added by ``_config_model``, so only the runtimes it names are loaded."""
 
     types: list[str] = Field(default_factory=list)
-    spark: SparkSettings | None = None
 
     @field_validator("types")
     @classmethod
@@ -235,8 +242,9 @@ class RuntimeSection(_Strict):
 
     @model_validator(mode="after")
     def _sections_named(self) -> RuntimeSection:
-        if self.spark is not None and "spark" not in self.types:
-            raise _invalid("has a spark section but 'spark' is not in runtime.types")
+        for name in type(self).model_fields:
+            if name != "types" and getattr(self, name) is not None and name not in self.types:
+                raise _invalid(f"has a {name} section but {name!r} is not in runtime.types")
         return self
 
 
@@ -278,10 +286,29 @@ def validate_config(
         raise ConfigError(f"{source}: expected a mapping at the top level")
     if cluster_name is not None:
         data = {**data, "cluster_name": cluster_name}
+    runtime = data.get("runtime")
+    sections = sorted(k for k in runtime if k != "types") if isinstance(runtime, dict) else []
     try:
-        return ClusterConfig.model_validate(data)
+        return _config_model(tuple(sections)).model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{source}: {_first_error(exc)}") from exc
+
+
+def _config_model(sections: tuple[str, ...]) -> type[ClusterConfig]:
+    """ClusterConfig whose runtime section also accepts the given runtimes' settings. A name
+    that is no registered runtime, or one without settings, stays an unknown key."""
+    known = set(runtime_names())
+    fields: dict[str, Any] = {}
+    for name in sections:
+        if name in known and name != "types":
+            settings = runtime_class(name).config_section
+            if settings is not None:
+                fields[name] = (settings | None, None)
+    if not fields:
+        return ClusterConfig
+    section: Any = create_model("RuntimeSection", __base__=RuntimeSection, **fields)
+    return create_model("ClusterConfig", __base__=ClusterConfig,
+                        runtime=(section | None, None))  # fmt: skip
 
 
 def _first_error(exc: ValidationError) -> str:

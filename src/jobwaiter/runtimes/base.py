@@ -42,6 +42,9 @@ class Runtime:
     describe: ClassVar[str] = ""
     #: File suffixes ``submit --runtime NAME`` runs, with what runs them (for messages).
     submit_types: ClassVar[Mapping[str, str]] = {}
+    #: The frozen dataclass that defines the keys of the ``runtime.<name>`` config section;
+    #: the config layer validates the section against it. None: the runtime has no settings.
+    config_section: ClassVar[type[Any] | None] = None
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config

@@ -44,6 +44,7 @@ class SparkRuntime(Runtime):
         ".py": "spark-submit",
         ".scala": "spark-shell -i",
     }
+    config_section = SparkSettings
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         super().__init__(config)
