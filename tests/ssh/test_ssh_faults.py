@@ -3,11 +3,18 @@ changed host keys and bad configs. Never success by accident, never a job launch
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import time
 
 import pytest
 from sshd import free_port, keygen
+
+# docs/ssh.md: a silent head delays the answer past --job-timeout by about 10 s at most (plus
+# slack for a loaded machine).
+SILENT_GRACE = 10 + 5
 
 
 def wait_for(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
@@ -147,3 +154,30 @@ def test_bad_host_fails_before_connecting(ssh, cli, head: str) -> None:
     r = cli("exec", str(config), "true")
     assert r.code == 2
     assert "provider.head_ip:" in r.err and len(r.err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_a_silent_head_does_not_stretch_the_timeout(ssh) -> None:
+    """The head stops answering without closing anything (its sshd processes are frozen:
+    connections stay open, packets go unanswered), the way a dropped route looks."""
+    head = ssh.head
+    proc = ssh.spawn("exec", str(ssh.config), "sleep 120", "--tmux", "--job-waiter=tmux",
+                     "--job-timeout", "6", "--json")
+    frozen: list[int] = []
+    try:
+        wait_for(lambda: job_started(head))
+        time.sleep(1)  # the wait is on
+        frozen = head.sshd_pids()
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        out, err = proc.communicate(timeout=120)
+        late = time.monotonic() - t0
+    finally:
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        proc.kill()
+    assert proc.returncode == 255, err
+    assert '"outcome": "unreachable"' in out
+    assert late < 6 + SILENT_GRACE, f"returned {late:.1f}s after the head went silent"

@@ -46,7 +46,8 @@ class LocalTransport:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise CommandTimeout(f"{argv[0]} on {self.node} did not finish in {timeout}s") from exc
+            raise CommandTimeout(
+                f"{argv[0]} on {self.node} did not finish in {timeout:.0f}s") from exc
         except OSError as exc:
             raise TransportError(f"cannot run {argv[0]!r} on {self.node}: {exc}") from exc
         out = proc.stdout.decode(errors="replace") if capture else ""

@@ -220,7 +220,9 @@ class SSHTransport:
         retry = 0
         while True:
             try:
-                self._ensure_master()
+                # A caller's timeout bounds the whole call, reconnecting included.
+                left = None if timeout is None else timeout - (time.monotonic() - began)
+                self._ensure_master(left)
                 if capture:
                     return self._run_captured(args, input, timeout)
                 return self._run_through(args, input)
@@ -258,20 +260,21 @@ class SSHTransport:
             return False
         return proc.returncode == 0
 
-    def _ensure_master(self) -> None:
+    def _ensure_master(self, limit: float | None = None) -> None:
         with self._lock:
             if self._master and self._control_command("check"):
                 return
             self._master = False
-            self._start_master()
+            self._start_master(limit)
             self._master = True
 
-    def _start_master(self) -> None:
+    def _start_master(self, limit: float | None = None) -> None:
         argv = [
             self.target.ssh, *self._options(), "-o", "ControlMaster=yes",
             "-o", f"ControlPersist={CONTROL_PERSIST}", "-f", "-N", "--", self.target.host,
         ]  # fmt: skip
-        limit = 2 * self.target.connect_timeout + 10
+        most = 2 * self.target.connect_timeout + 10
+        limit = most if limit is None else max(1.0, min(most, limit))
         # stderr goes to a file, not a pipe: the master lives on in the background and must
         # not keep a pipe of ours open (it would if the user's ssh_config turns on debug logs).
         with tempfile.TemporaryFile() as err:
@@ -342,7 +345,7 @@ class SSHTransport:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise CommandTimeout(f"{argv[0]} on {self.node} did not finish in {timeout}s") \
+            raise CommandTimeout(f"{argv[0]} on {self.node} did not finish in {timeout:.0f}s") \
                 from exc
         except OSError as exc:
             raise TransportError(f"cannot run {self.target.ssh}: {exc}") from exc

@@ -12,6 +12,10 @@ from typing import ClassVar
 from jobwaiter.sessions import check_argv
 from jobwaiter.waiters.base import Check, JobContext, Waiter
 
+# How long a check may run past its block time before the connection counts as hung: it
+# bounds how far a silent network stretches a wait past --job-timeout.
+HUNG_CHECK_GRACE = 10.0
+
 
 class SessionWaiter(Waiter):
     max_block: ClassVar[float] = 30.0
@@ -19,7 +23,8 @@ class SessionWaiter(Waiter):
     def check(self, job: JobContext, block: float) -> Check:
         # The transport timeout only guards against a hung connection; the script returns
         # by itself after `block` seconds.
-        result = job.head.run(check_argv(job.name, block), idempotent=True, timeout=block + 60)
+        result = job.head.run(check_argv(job.name, block), idempotent=True,
+                              timeout=block + HUNG_CHECK_GRACE)
         words = result.stdout.split()
         if not result.ok or not words:
             return Check.pending(f"check failed ({result.exit_status}): {result.tail(1)}")
