@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 
 def test_node_ip_runs_on_that_worker(ssh, cli) -> None:
     worker = ssh.workers[0]
@@ -95,6 +97,40 @@ def test_all_nodes_parallel_and_not(ssh, cli) -> None:
     # One node at a time: output comes in the nodes' order.
     prefixes = [line.split(": ")[0] for line in r.out.splitlines()]
     assert prefixes == [h.address for h in ssh.farm.hosts]
+
+
+@pytest.mark.slow
+def test_all_nodes_output_is_live_and_lines_stay_whole(ssh) -> None:
+    """Each node prints a line, then waits until the test has seen every node's first line;
+    lines written by three nodes at once are never cut into each other."""
+    gate = ssh.local.home / "gate"  # type: ignore[attr-defined]
+    script = ('echo "first $HOME"; for i in $(seq 200); do printf "%0300d\\n" $i; done; '
+              f"while [ ! -e {gate} ]; do sleep 0.05; done; echo last")
+    proc = ssh.spawn("exec", str(ssh.config), script, "--all-nodes")
+    seen: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 30
+        while sum(line.startswith(f"{h.address}: first") for line in seen
+                  for h in ssh.farm.hosts) < 3:
+            assert time.monotonic() < deadline and proc.poll() is None, seen[-3:]
+            seen.append(proc.stdout.readline().rstrip("\n"))
+        gate.touch()
+        # Not communicate(): it reads the pipe itself and would miss what readline buffered.
+        rest = proc.stdout.read()
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    lines = seen + rest.splitlines()
+    for host in ssh.farm.hosts:
+        mine = [line.removeprefix(f"{host.address}: ") for line in lines
+                if line.startswith(f"{host.address}: ")]
+        assert mine[0] == f"first {host.home}" and mine[-1] == "last"
+        assert mine[1:-1] == [f"{i:0300d}" for i in range(1, 201)], "a line was cut"
+    assert len(lines) == 3 * 202
 
 
 def test_all_nodes_with_an_unreachable_worker(ssh, cli) -> None:

@@ -1,14 +1,16 @@
-"""``exec --all-nodes``: every node's output with the node in front of each line, then one
-status line per node. Exit 0 when every node succeeded, else 1."""
+"""``exec --all-nodes``: every node's output, live, with the node in front of each line, then
+one status line per node. Exit 0 when every node succeeded, else 1."""
 
 from __future__ import annotations
 
 import json
+import threading
 
 import click
 
 from jobwaiter.cli.output import TerminalReporter, error_line
-from jobwaiter.cluster.nodes import NodeRun, NodesResult
+from jobwaiter.cluster.nodes import NodesResult
+from jobwaiter.cluster.providers import Node
 from jobwaiter.errors import UsageError
 
 
@@ -28,14 +30,16 @@ def check_options(
                          f"be combined with {', '.join(used)}")
 
 
-def print_output(run: NodeRun) -> None:
-    """Print one node's output as it finishes (grouped: lines of two nodes never mix)."""
-    if run.result is None:
-        return
-    for line in run.result.stdout.splitlines():
-        click.echo(f"{run.node.ip}: {line}")
-    for line in run.result.stderr.splitlines():
-        click.echo(f"{run.node.ip}: {line}", err=True)
+class LinePrinter:
+    """Prints each node's lines as they arrive, the node in front (``10.0.0.6: ...``; stderr
+    lines on stderr). Nodes print from their own threads, so a lock keeps lines whole."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __call__(self, node: Node, stream: str, line: str) -> None:
+        with self._lock:
+            click.echo(f"{node.ip}: {line}", err=stream == "stderr")
 
 
 def finish(result: NodesResult, reporter: TerminalReporter, as_json: bool) -> int:

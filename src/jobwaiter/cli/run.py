@@ -92,7 +92,8 @@ def exec_cmd(config: str, cmd: str, tmux: bool, screen: bool, job_waiter: str | 
         _confirm_costly(start, stop, yes, cluster.name)
         if all_nodes:
             done = cluster.exec_all(cmd, parallel=not no_parallel, stop=stop, start=start,
-                                    env=list(env), on_done=None if as_json else nodes.print_output)
+                                    env=list(env),
+                                    on_line=None if as_json else nodes.LinePrinter())
             raise Exit(nodes.finish(done, reporter, as_json))
         result = cluster.exec(cmd, tmux=tmux, screen=screen, job_waiter=job_waiter,
                               job_log=job_log, stop=stop, start=start,

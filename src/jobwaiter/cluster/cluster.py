@@ -12,6 +12,7 @@ from jobwaiter import runtimes
 from jobwaiter.cluster.config import ClusterConfig, load_config, validate_config
 from jobwaiter.cluster.control import control_script
 from jobwaiter.cluster.nodes import (
+    NodeOutput,
     NodeRun,
     NodesResult,
     control_on_workers,
@@ -209,12 +210,14 @@ class Cluster:
         start: bool = False,
         env: Mapping[str, str] | Sequence[str] | None = None,
         on_done: Callable[[NodeRun], None] | None = None,
+        on_line: NodeOutput | None = None,
     ) -> NodesResult:
         """Run a bash command in the foreground on every node, in ``$HOME``; ``on_done`` gets
-        each node's run as it ends."""
+        each node's run as it ends, ``on_line(node, stream, line)`` each line of output as it
+        arrives (called from several threads)."""
         req = self._request(command, False, False, None, False, stop, None, env)
         self._start_first(start)
-        return run_everywhere(self, req, parallel, on_done)
+        return run_everywhere(self, req, parallel, on_done, on_line)
 
     def on_node(self, address: str | None) -> Cluster:
         """This cluster with its jobs on the node written ``address`` in the config (the head

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from jobwaiter.cluster.config import parse_host
@@ -180,15 +181,20 @@ def raise_failed(runs: Sequence[NodeRun], what: str) -> None:
 # -- exec --all-nodes ----------------------------------------------------------------------
 
 
+#: Receives each line of a node's output as it arrives: ``(node, "stdout" | "stderr", line)``.
+NodeOutput = Callable[[Node, str, str], None]
+
+
 def run_everywhere(
     cluster: Cluster,
     req: JobRequest,
     parallel: bool = True,
     on_done: Callable[[NodeRun], None] | None = None,
+    on_line: NodeOutput | None = None,
 ) -> NodesResult:
     """Run ``req.command`` in the foreground on the head and every worker, each with its
     own job record; with ``req.stop``, stop the cluster afterwards unless a node's state is
-    unknown."""
+    unknown. ``on_line`` gets every line of output as it arrives, from the nodes' threads."""
     nodes = [cluster.provider.head(), *cluster.workers]
 
     def launch(node: Node) -> CommandResult:
@@ -197,7 +203,8 @@ def run_everywhere(
         meta = job_meta(name, replace(req, stop=False), cluster.name, all_nodes=True)
         argv = launch_argv(name, "foreground", meta, req.env_script(), "", "", tee=False,
                            hold=False)
-        return node.transport.run(argv, input=req.command.encode())
+        sink = None if on_line is None else partial(on_line, node)
+        return node.transport.run(argv, input=req.command.encode(), output=sink)
 
     runs = run_each(nodes, launch, parallel=parallel, on_done=on_done)
     stop = _stop_after(cluster, runs) if req.stop else None

@@ -7,11 +7,14 @@ Commands are argv lists. A transport that needs a shell string (SSH) joins the l
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from jobwaiter.errors import CommandError
+
+#: Receives a captured command's output as it arrives: ``("stdout" | "stderr", line)``.
+OutputSink = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class Transport(Protocol):
     ``idempotent`` tells a transport that may retry after a connection failure that running
     the command twice is harmless (a check or a read). A job launch is never idempotent.
     ``capture=False`` lets the command's output through to ours (a foreground job).
+    ``output``, with capture, also gets each line of output as it arrives (``exec
+    --all-nodes`` shows every node's lines live); the result still holds all of it.
     """
 
     node: str
@@ -66,6 +71,7 @@ class Transport(Protocol):
         timeout: float | None = None,
         capture: bool = True,
         idempotent: bool = False,
+        output: OutputSink | None = None,
     ) -> CommandResult: ...
 
     def close(self) -> None: ...

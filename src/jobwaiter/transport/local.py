@@ -7,7 +7,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 
 from jobwaiter.errors import CommandTimeout, TransportError
-from jobwaiter.transport.base import CommandResult
+from jobwaiter.transport.base import CommandResult, OutputSink
+from jobwaiter.transport.stream import run_streaming
 
 
 class LocalTransport:
@@ -29,29 +30,34 @@ class LocalTransport:
         timeout: float | None = None,
         capture: bool = True,
         idempotent: bool = False,
+        output: OutputSink | None = None,
     ) -> CommandResult:
         env = self._env if self._env is not None else dict(os.environ)
         home = env.get("HOME") or os.path.expanduser("~")
         if not capture:
             return self._run_through(argv, input, env, home)
         try:
-            proc = subprocess.run(
-                list(argv),
-                input=input,
-                stdin=None if input is not None else subprocess.DEVNULL,
-                capture_output=capture,
-                timeout=timeout,
-                cwd=home,
-                env=env,
-                check=False,
-            )
+            if output is not None:
+                proc = run_streaming(argv, output, input=input, timeout=timeout, cwd=home,
+                                     env=env)
+            else:
+                proc = subprocess.run(
+                    list(argv),
+                    input=input,
+                    stdin=None if input is not None else subprocess.DEVNULL,
+                    capture_output=True,
+                    timeout=timeout,
+                    cwd=home,
+                    env=env,
+                    check=False,
+                )
         except subprocess.TimeoutExpired as exc:
             raise CommandTimeout(
                 f"{argv[0]} on {self.node} did not finish in {timeout:.0f}s") from exc
         except OSError as exc:
             raise TransportError(f"cannot run {argv[0]!r} on {self.node}: {exc}") from exc
-        out = proc.stdout.decode(errors="replace") if capture else ""
-        err = proc.stderr.decode(errors="replace") if capture else ""
+        out = proc.stdout.decode(errors="replace")
+        err = proc.stderr.decode(errors="replace")
         return CommandResult(tuple(argv), _status(proc.returncode), out, err, self.node)
 
     def _run_through(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from jobwaiter.transport.base import CommandResult
+from jobwaiter.transport.base import CommandResult, OutputSink
 
 Handler = Callable[[tuple[str, ...], bytes | None], CommandResult | tuple[int, str]]
 
@@ -29,14 +29,18 @@ class MockTransport:
         timeout: float | None = None,
         capture: bool = True,
         idempotent: bool = False,
+        output: OutputSink | None = None,
     ) -> CommandResult:
         args = tuple(argv)
         self.calls.append(args)
         answer = self.handler(args, input)
-        if isinstance(answer, CommandResult):
-            return answer
-        status, out = answer
-        return CommandResult(args, status, out, "", self.node)
+        if not isinstance(answer, CommandResult):
+            answer = CommandResult(args, answer[0], answer[1], "", self.node)
+        if output is not None:
+            for stream, text in (("stdout", answer.stdout), ("stderr", answer.stderr)):
+                for line in text.splitlines():
+                    output(stream, line)
+        return answer
 
     def close(self) -> None:
         """Nothing to release."""

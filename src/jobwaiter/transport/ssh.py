@@ -37,7 +37,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from jobwaiter.errors import AccessError, CommandTimeout, ConnectionLost, TransportError
-from jobwaiter.transport.base import CommandResult
+from jobwaiter.transport.base import CommandResult, OutputSink
+from jobwaiter.transport.stream import run_streaming
 
 #: Runs before every remote command. sshd starts a command in the passwd entry's home, which
 #: is not always $HOME; and a bare account PATH must still find bash, tmux, screen and flock.
@@ -214,6 +215,7 @@ class SSHTransport:
         timeout: float | None = None,
         capture: bool = True,
         idempotent: bool = False,
+        output: OutputSink | None = None,
     ) -> CommandResult:
         args = tuple(argv)
         began = time.monotonic()
@@ -224,7 +226,7 @@ class SSHTransport:
                 left = None if timeout is None else timeout - (time.monotonic() - began)
                 self._ensure_master(left)
                 if capture:
-                    return self._run_captured(args, input, timeout)
+                    return self._run_captured(args, input, timeout, output)
                 return self._run_through(args, input)
             except _ConnectionFailed as exc:
                 may_retry = idempotent or not exc.sent
@@ -333,17 +335,25 @@ class SSHTransport:
                 "--", self.target.host, remote]
 
     def _run_captured(
-        self, argv: tuple[str, ...], input: bytes | None, timeout: float | None
+        self,
+        argv: tuple[str, ...],
+        input: bytes | None,
+        timeout: float | None,
+        output: OutputSink | None = None,
     ) -> CommandResult:
+        session = self._session_argv(remote_command(argv))
         try:
-            proc = subprocess.run(
-                self._session_argv(remote_command(argv)),
-                input=input,
-                stdin=None if input is not None else subprocess.DEVNULL,
-                capture_output=True,
-                timeout=timeout,
-                check=False,
-            )
+            if output is not None:
+                proc = run_streaming(session, output, input=input, timeout=timeout)
+            else:
+                proc = subprocess.run(
+                    session,
+                    input=input,
+                    stdin=None if input is not None else subprocess.DEVNULL,
+                    capture_output=True,
+                    timeout=timeout,
+                    check=False,
+                )
         except subprocess.TimeoutExpired as exc:
             raise CommandTimeout(f"{argv[0]} on {self.node} did not finish in {timeout:.0f}s") \
                 from exc
