@@ -519,3 +519,15 @@ def test_a_plugin_runtime_brings_its_own_config_section(plugin) -> None:  # type
         with pytest.raises(ConfigError) as err:
             validate_config({**base, "runtime": runtime}, source="c.yaml")
         assert str(err.value).startswith(f"c.yaml: {message}"), err.value
+
+
+def test_the_code_run_on_the_head_is_python_3_8_syntax() -> None:
+    """The only Python jobwaiter runs on a head is the REST fetch; heads often have an old
+    python3, so its syntax is checked against 3.8 (a newer construct fails to parse)."""
+    import ast
+
+    from jobwaiter.runtimes import http
+
+    ast.parse(http._FETCH, feature_version=(3, 8))
+    with pytest.raises(SyntaxError):  # the check itself can fail
+        ast.parse("match x:\n    case 1: pass\n", feature_version=(3, 8))
