@@ -407,6 +407,29 @@ def test_stop_commands_per_node() -> None:
     assert stop_commands(config(cluster_manager="yarn"), head, []) == []
 
 
+def test_start_over_ssh_uses_each_node_host_without_its_ssh_port() -> None:
+    """``host:port`` in an SSH config is the SSH port: the daemons bind to the host, and the
+    master lists its workers by host, which is what start waits for."""
+
+    def handler(argv: tuple[str, ...], data: bytes | None) -> tuple[int, str]:
+        if argv[0] != "python3":
+            return 0, ""
+        body = json.dumps({"status": "ALIVE", "aliveworkers": 1,
+                           "workers": [{"host": "10.0.0.2", "state": "ALIVE"}]})
+        return 0, json.dumps({"url": argv[-1], "status": 200, "body": body}) + "\n"
+
+    cfg = {**config(start_timeout=1), "provider": {"type": "ssh", "head_ip": "10.0.0.1:2201"}}
+    head = FakeNode("head", "10.0.0.1:2201", True, MockTransport(handler))
+    w1 = FakeNode("10.0.0.2:2202", "10.0.0.2:2202", False, MockTransport(handler))
+    lines = SparkRuntime(cfg).start(head, [w1])
+    assert lines[-1] == "head: spark: 1 worker(s) registered"
+    (master,) = [a for a in head.transport.calls if a[0] == "bash"]
+    (worker,) = w1.transport.calls
+    assert master[9] == "10.0.0.1" and "spark://10.0.0.1:7077" not in master
+    assert worker[9] == "10.0.0.2" and worker[-1] == "spark://10.0.0.1:7077"
+    assert worker[worker.index("--host") + 1] == "10.0.0.2"
+
+
 def test_yarn_has_nothing_to_start() -> None:
     head = FakeNode("head", "10.0.0.1", True)
     (line,) = SparkRuntime(config(cluster_manager="yarn")).start(head, [])

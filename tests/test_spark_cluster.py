@@ -53,27 +53,9 @@ if mode == "marker":
 spark.stop()
 """
 
-# Cluster-mode submission through the master's REST server, as a job (or the test) would.
-REST_SUBMIT = r"""
-import json, sys, urllib.request
-rest, master, python, app, name = sys.argv[1:6]
-body = {
-    "action": "CreateSubmissionRequest", "clientSparkVersion": "4.0.0",
-    "appResource": "file:" + app, "mainClass": "org.apache.spark.deploy.PythonRunner",
-    "appArgs": [app, "", *sys.argv[6:]],
-    "environmentVariables": {"PYSPARK_PYTHON": python, "SPARK_LOCAL_IP": "127.0.0.1"},
-    "sparkProperties": {
-        "spark.master": master, "spark.app.name": name, "spark.submit.deployMode": "cluster",
-        "spark.driver.supervise": "false", "spark.driver.memory": "512m",
-        "spark.driver.cores": "1", "spark.executor.memory": "512m", "spark.cores.max": "1",
-        "spark.ui.enabled": "false"},
-}
-req = urllib.request.Request(rest + "/v1/submissions/create", data=json.dumps(body).encode(),
-                             headers={"Content-Type": "application/json"})
-answer = json.loads(urllib.request.urlopen(req, timeout=30).read())
-assert answer.get("success"), answer
-print(answer["submissionId"])
-"""
+
+# Cluster-mode submission through the master's REST server, as a job would do it.
+REST_SUBMIT = Path(__file__).parent / "spark_rest_submit.py"
 
 
 def free_port() -> int:
@@ -170,7 +152,7 @@ runtime:
     start_timeout: 120
 """)
     (home / "app.py").write_text(APP)
-    (home / "rest_submit.py").write_text(REST_SUBMIT)
+    (home / "rest_submit.py").write_text(REST_SUBMIT.read_text())
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HOME", str(home))
         mp.setenv("TMUX_TMPDIR", str(root))

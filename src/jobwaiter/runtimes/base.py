@@ -99,9 +99,13 @@ def head_address(config: Mapping[str, Any]) -> str:
     """The head node's address as the cluster's nodes reach it."""
     provider = config.get("provider") or {}
     if provider.get("type") == "ssh":
-        host = str(provider.get("head_ip", ""))
-        if host.startswith("["):  # [v6]:port
-            return host[1:].partition("]")[0]
-        # host:port gives the SSH port, which is not ours to use.
-        return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        return node_host(str(provider.get("head_ip", "")))
     return "127.0.0.1"
+
+
+def node_host(address: str) -> str:
+    """A node's host as written in the config (``host``, ``host:port``, ``[v6]:port``), without
+    the port: that is the SSH port, not one an engine may bind or be reached on."""
+    if address.startswith("["):  # [v6]:port
+        return address[1:].partition("]")[0]
+    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address

@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from jobwaiter.errors import CommandError
-from jobwaiter.runtimes.base import NodeLike, Runtime, RuntimeStartError, head_address
+from jobwaiter.runtimes.base import (
+    NodeLike,
+    Runtime,
+    RuntimeStartError,
+    head_address,
+    node_host,
+)
 from jobwaiter.runtimes.http import fetch
 from jobwaiter.runtimes.spark.settings import SparkSettings
 from jobwaiter.runtimes.spark.waiter import SparkWaiter
@@ -77,8 +83,9 @@ class SparkRuntime(Runtime):
             if s.rest_port is not None:
                 opts = (f"-Dspark.master.rest.enabled=true -Dspark.master.rest.host="
                         f"{self.master_host} -Dspark.master.rest.port={s.rest_port}")
+        # The node's address without the SSH port of host:port: the daemon binds to it.
         return ["bash", "-c", _daemon_script(), "jw", action, role, self.state_dir, s.python,
-                s.spark_home or "", node.ip, opts, *args]
+                s.spark_home or "", node_host(node.ip), opts, *args]
 
     def _worker_nodes(self, head: NodeLike, workers: Sequence[NodeLike]) -> list[NodeLike]:
         # The head runs a worker only when there is no other node to run one.
@@ -104,8 +111,9 @@ class SparkRuntime(Runtime):
             worker_args += ["--memory", s.worker_memory]
         for node in nodes:
             lines += self._run(node, self._daemon_argv(
-                "start", "worker", node, "--host", node.ip, *worker_args, self.master_url))
-        hosts = [n.ip for n in nodes]
+                "start", "worker", node, "--host", node_host(node.ip), *worker_args,
+                self.master_url))
+        hosts = [node_host(n.ip) for n in nodes]  # as the master lists its workers
 
         def registered(st: dict[str, Any]) -> bool:
             alive = [w.get("host") for w in st.get("workers") or [] if w.get("state") == "ALIVE"]
