@@ -554,3 +554,13 @@ def test_the_code_run_on_the_head_is_python_3_8_syntax() -> None:
     ast.parse(http._FETCH, feature_version=(3, 8))
     with pytest.raises(SyntaxError):  # the check itself can fail
         ast.parse("match x:\n    case 1: pass\n", feature_version=(3, 8))
+
+
+def test_an_ipv6_head_is_bracketed_in_urls() -> None:
+    cfg = {**config(), "provider": {"type": "ssh", "head_ip": "[fd00::1]:2201"}}
+    rt = SparkRuntime(cfg)
+    assert rt.master_host == "fd00::1"  # what the daemon binds to
+    assert rt.master_url == "spark://[fd00::1]:7077"
+    eng = Engine({"/json/": master()})
+    SparkWaiter(SparkSettings(), "fd00::1", clock=Clock()).check(eng.job(), 0)
+    assert eng.urls == ["http://[fd00::1]:8080/json/"]

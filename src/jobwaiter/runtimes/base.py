@@ -109,3 +109,8 @@ def node_host(address: str) -> str:
     if address.startswith("["):  # [v6]:port
         return address[1:].partition("]")[0]
     return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+
+
+def url_host(host: str) -> str:
+    """``host`` as it goes before ``:port`` in a URL: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host

@@ -17,6 +17,7 @@ from jobwaiter.runtimes.base import (
     RuntimeStartError,
     head_address,
     node_host,
+    url_host,
 )
 from jobwaiter.runtimes.http import fetch
 from jobwaiter.runtimes.spark.settings import SparkSettings
@@ -61,7 +62,7 @@ class SparkRuntime(Runtime):
     def master_url(self) -> str:
         if self.settings.cluster_manager == "yarn":
             return "yarn"
-        return f"spark://{self.master_host}:{self.settings.master_port}"
+        return f"spark://{url_host(self.master_host)}:{self.settings.master_port}"
 
     @property
     def state_dir(self) -> str:
@@ -94,7 +95,7 @@ class SparkRuntime(Runtime):
     def start(self, head: NodeLike, workers: Sequence[NodeLike]) -> list[str]:
         s = self.settings
         if s.cluster_manager == "yarn":
-            rm = s.resource_manager or f"{head_address(self.config)}:8088"
+            rm = s.resource_manager or f"{url_host(head_address(self.config))}:8088"
             return [f"{head.id}: spark: on YARN (ResourceManager {rm}); nothing to start"]
         deadline = time.monotonic() + s.start_timeout
         lines = self._run(head, self._daemon_argv(
@@ -132,7 +133,7 @@ class SparkRuntime(Runtime):
 
     def _wait_master(self, head: NodeLike, deadline: float,
                      ready: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
-        url = f"http://{self.master_host}:{self.settings.web_ui_port}/json/"
+        url = f"http://{url_host(self.master_host)}:{self.settings.web_ui_port}/json/"
         last = "no answer yet"
         while True:
             (answer,) = fetch(head.transport, [url], timeout=5)

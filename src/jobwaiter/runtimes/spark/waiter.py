@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from jobwaiter.errors import SpecError
-from jobwaiter.runtimes.base import head_address
+from jobwaiter.runtimes.base import head_address, url_host
 from jobwaiter.runtimes.http import Answer, fetch
 from jobwaiter.runtimes.spark.apps import (
     CLOCK_SLACK_MS,
@@ -117,7 +117,7 @@ class SparkWaiter(Waiter):
     # -- standalone --------------------------------------------------------------------------
 
     def _standalone(self, job: JobContext) -> tuple[list[App], str]:
-        url = f"http://{self.host}:{self.settings.web_ui_port}/json/"
+        url = f"http://{url_host(self.host)}:{self.settings.web_ui_port}/json/"
         (answer,) = fetch(job.head, [url])
         status, problem = _json(answer, "Spark master")
         if problem:
@@ -132,7 +132,8 @@ class SparkWaiter(Waiter):
         if not drivers or self.settings.rest_port is None or \
                 self.settings.cluster_manager != "standalone":
             return failed
-        base = f"http://{self.host}:{self.settings.rest_port}/v1/submissions/status/"
+        rest = f"{url_host(self.host)}:{self.settings.rest_port}"
+        base = f"http://{rest}/v1/submissions/status/"
         try:
             answers = fetch(job.head, [base + quote(a.id) for a in drivers])
         except Exception:  # the message is a nicety; the failure stands
@@ -150,7 +151,7 @@ class SparkWaiter(Waiter):
     # -- YARN --------------------------------------------------------------------------------
 
     def _yarn(self, job: JobContext, scope: Scope) -> tuple[list[App], str]:
-        rm = self.settings.resource_manager or f"{self.head}:8088"
+        rm = self.settings.resource_manager or f"{url_host(self.head)}:8088"
         base = f"http://{rm}/ws/v1/cluster/apps?"
         active: dict[str, str] = {"states": ",".join(YARN_ACTIVE), "applicationTypes": "SPARK"}
         ended: dict[str, str] = {"states": ",".join(YARN_ENDED), "applicationTypes": "SPARK"}
