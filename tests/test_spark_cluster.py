@@ -367,3 +367,35 @@ def test_stop_is_exact_then_the_waiter_finds_the_master_unreachable(spark: Spark
     r = cli("exec", str(spark.config), "true", "--job-waiter", "spark", "--job-timeout", "3")
     assert r.code == 124
     assert "unreachable (Connection refused), retrying" in r.err
+
+
+def test_a_daemon_that_dies_after_starting_fails_start_at_once(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A setting Spark rejects only once the JVM runs (here a daemon option, as in a head's
+    SPARK_DAEMON_JAVA_OPTS): start says why within seconds, not after start_timeout."""
+    ports = [free_port() for _ in range(3)]
+    config = env.write_config(f"""\
+cluster_name: dies
+provider: {{type: local}}
+runtime:
+  types: [spark]
+  spark:
+    master_host: 127.0.0.1
+    master_port: {ports[0]}
+    web_ui_port: {ports[1]}
+    rest_port: null
+    worker_web_ui_port: {ports[2]}
+    python: {sys.executable}
+    start_timeout: 120
+""", "dies.yaml")
+    monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+    monkeypatch.setenv("SPARK_DAEMON_JAVA_OPTS", "-Dspark.worker.timeout=soon")
+    t0 = time.monotonic()
+    r = jobwaiter("start", str(config))
+    took = time.monotonic() - t0
+    monkeypatch.delenv("SPARK_DAEMON_JAVA_OPTS")
+    stopped = jobwaiter("stop", str(config), "-y")
+    assert r.returncode == 1, r.stderr
+    assert "the Spark master on head exited after it started" in r.stderr
+    assert "The value 'soon' in the config \"spark.worker.timeout\" is invalid" in r.stderr
+    assert took < 60, f"start took {took:.0f}s"
+    assert stopped.returncode == 0 and "master not running" in stopped.stderr

@@ -3,6 +3,7 @@ start``/``stop`` manage, and ``submit --runtime spark`` for ``.py`` and ``.scala
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -101,7 +102,8 @@ class SparkRuntime(Runtime):
         lines = self._run(head, self._daemon_argv(
             "start", "master", head, "--host", self.master_host,
             "--port", str(s.master_port), "--webui-port", str(s.web_ui_port)))
-        status = self._wait_master(head, deadline, lambda st: True, "answer")
+        status = self._wait_master(head, deadline, lambda st: True, "answer",
+                                   [(head, "master")])
         lines.append(f"{head.id}: spark: master {self.master_url} "
                      f"(web UI port {s.web_ui_port}) is {status.get('status', 'up')}")
         nodes = self._worker_nodes(head, workers)
@@ -120,7 +122,8 @@ class SparkRuntime(Runtime):
             alive = [w.get("host") for w in st.get("workers") or [] if w.get("state") == "ALIVE"]
             return all(alive.count(h) >= hosts.count(h) for h in set(hosts))
 
-        status = self._wait_master(head, deadline, registered, "list every worker as ALIVE")
+        status = self._wait_master(head, deadline, registered, "list every worker as ALIVE",
+                                   [(head, "master"), *((n, "worker") for n in nodes)])
         lines.append(f"{head.id}: spark: {status.get('aliveworkers', len(nodes))} "
                      f"worker(s) registered")
         return lines
@@ -132,10 +135,17 @@ class SparkRuntime(Runtime):
         return [f"{node.id}: spark: {line}" for line in result.stdout.splitlines() if line]
 
     def _wait_master(self, head: NodeLike, deadline: float,
-                     ready: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+                     ready: Callable[[dict[str, Any]], bool], what: str,
+                     daemons: Sequence[tuple[NodeLike, str]]) -> dict[str, Any]:
+        """Poll the master's status until ``ready``; a daemon that died meanwhile (a port
+        taken, a bad address) ends the wait at once, with the end of its log."""
         url = f"http://{url_host(self.master_host)}:{self.settings.web_ui_port}/json/"
         last = "no answer yet"
+        polls = 0
         while True:
+            polls += 1
+            if polls % 4 == 0:  # every 2 s
+                self._raise_if_exited(daemons)
             (answer,) = fetch(head.transport, [url], timeout=5)
             if answer.ok:
                 try:
@@ -154,6 +164,15 @@ class SparkRuntime(Runtime):
                     f"{self.settings.start_timeout:.0f}s (last: {last}); its logs are in "
                     f"~/{self.state_dir}/logs/ on the nodes")
             time.sleep(0.5)
+
+    def _raise_if_exited(self, daemons: Sequence[tuple[NodeLike, str]]) -> None:
+        for node, role in daemons:
+            result = node.transport.run(self._daemon_argv("status", role, node))
+            lines = result.stdout.splitlines()
+            if result.ok and lines and lines[0] == "stopped":
+                raise RuntimeStartError(
+                    f"the Spark {role} on {node.id} exited after it started; from "
+                    f"~/{self.state_dir}/logs/{role}.out there:\n{why_it_died(lines[1:])}")
 
     def stop_commands(self, node: NodeLike, workers: Sequence[NodeLike]) -> list[list[str]]:
         if self.settings.cluster_manager == "yarn":
@@ -193,3 +212,16 @@ class SparkRuntime(Runtime):
 def _hidden_copy(path: str) -> str:
     head, _, base = path.rpartition("/")
     return f"{head}/.{base}" if head else f".{base}"
+
+
+# A Java exception's first line: "java.net.BindException: ...", "Caused by: ...".
+_THROWN = re.compile(r"^(Caused by: )?[\w.$]+(Exception|Error)\b")
+
+
+def why_it_died(log: list[str], tail: int = 8) -> str:
+    """The lines of a daemon's log that say why it exited: the first exception, then the last
+    lines without the stack frames (a JVM's last lines are mostly "at ..." frames)."""
+    cause = next((line for line in log if _THROWN.match(line)), None)
+    last = [line for line in log if not line.lstrip().startswith("at ")][-tail:]
+    lines = [cause, "..."] if cause is not None and cause not in last else []
+    return "\n".join([*lines, *last]) or "(the log is empty)"

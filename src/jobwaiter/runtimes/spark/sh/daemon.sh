@@ -48,6 +48,8 @@ start)
   else export SPARK_WORKER_OPTS=$java_opts; fi
   # A background child of a non-interactive shell is never a process group leader, so setsid
   # does not fork and $! is the daemon itself (spark-class then execs the JVM in place).
+  # Where this run's part of the (appended) log begins, for status to show only this run's.
+  wc -c < "$dir/logs/$role.out" > "$dir/$role.logstart" 2>/dev/null || echo 0 > "$dir/$role.logstart"
   setsid nohup "$spark_home/bin/spark-class" "$class" "$@" \
     >> "$dir/logs/$role.out" 2>&1 < /dev/null &
   pid=$!
@@ -81,7 +83,11 @@ stop)
   rm -f "$pidf"
   ;;
 status)
-  if running; then echo "running $pid"; else echo "stopped"; fi
+  # Stopped: the end of its log says why.
+  if running; then echo "running $pid"; exit 0; fi
+  echo stopped
+  from=$(cat "$dir/$role.logstart" 2>/dev/null) || from=0
+  tail -c "+$((${from:-0} + 1))" "$dir/logs/$role.out" 2>/dev/null | tail -n 60
   ;;
 *) echo "unknown action $action" >&2; exit 2 ;;
 esac
