@@ -405,7 +405,8 @@ def test_a_launch_whose_answer_is_lost_is_unknown_and_can_be_waited_for(env, cli
     with Flaky(env.config) as cluster:
         result = cluster.exec("sleep 1; exit 3", tmux=True, job_waiter="tmux")
     assert result.outcome is Outcome.UNREACHABLE, result
-    assert "state is unknown" in result.message and result.session == result.job
+    assert "state is unknown" in result.message
+    assert result.session == result.job
     # The job did start: it is found and its real status read, not reported as never run.
     r = cli("wait", str(env.config), result.job)
     assert r.code == 3, r.err

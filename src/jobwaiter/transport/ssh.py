@@ -226,7 +226,9 @@ class SSHTransport:
                 left = None if timeout is None else timeout - (time.monotonic() - began)
                 self._ensure_master(left)
                 if capture:
-                    return self._run_captured(args, input, timeout, output)
+                    left = None if timeout is None else \
+                        max(1.0, timeout - (time.monotonic() - began))
+                    return self._run_captured(args, input, left, output)
                 return self._run_through(args, input)
             except _ConnectionFailed as exc:
                 may_retry = idempotent or not exc.sent
@@ -355,7 +357,7 @@ class SSHTransport:
                     check=False,
                 )
         except subprocess.TimeoutExpired as exc:
-            raise CommandTimeout(f"{argv[0]} on {self.node} did not finish in {timeout:.0f}s") \
+            raise CommandTimeout(f"{argv[0]} on {self.node} did not finish in time") \
                 from exc
         except OSError as exc:
             raise TransportError(f"cannot run {self.target.ssh}: {exc}") from exc

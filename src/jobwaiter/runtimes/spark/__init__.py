@@ -137,8 +137,9 @@ class SparkRuntime(Runtime):
     def _wait_master(self, head: NodeLike, deadline: float,
                      ready: Callable[[dict[str, Any]], bool], what: str,
                      daemons: Sequence[tuple[NodeLike, str]]) -> dict[str, Any]:
-        """Poll the master's status until ``ready``; a daemon that died meanwhile (a port
-        taken, a bad address) ends the wait at once, with the end of its log."""
+        """Poll the master's status until ``ready``; a daemon that died meanwhile (a setting
+        Spark rejects at start, an address it cannot bind) ends the wait at once, with the
+        lines of its log that say why."""
         url = f"http://{url_host(self.master_host)}:{self.settings.web_ui_port}/json/"
         last = "no answer yet"
         polls = 0
