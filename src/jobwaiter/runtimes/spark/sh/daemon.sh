@@ -46,10 +46,11 @@ start)
     SPARK_LOG_DIR=$dir/logs SPARK_WORKER_DIR=$dir/work
   if [ "$role" = master ]; then export SPARK_MASTER_OPTS=$java_opts
   else export SPARK_WORKER_OPTS=$java_opts; fi
+  # Where this run's part of the (appended) log begins, for status to show only this run's.
+  wc -c < "$dir/logs/$role.out" > "$dir/$role.logstart" 2>/dev/null ||
+    echo 0 > "$dir/$role.logstart"
   # A background child of a non-interactive shell is never a process group leader, so setsid
   # does not fork and $! is the daemon itself (spark-class then execs the JVM in place).
-  # Where this run's part of the (appended) log begins, for status to show only this run's.
-  wc -c < "$dir/logs/$role.out" > "$dir/$role.logstart" 2>/dev/null || echo 0 > "$dir/$role.logstart"
   setsid nohup "$spark_home/bin/spark-class" "$class" "$@" \
     >> "$dir/logs/$role.out" 2>&1 < /dev/null &
   pid=$!
@@ -83,7 +84,7 @@ stop)
   rm -f "$pidf"
   ;;
 status)
-  # Stopped: the end of its log says why.
+  # Stopped: this run's end of its log says why.
   if running; then echo "running $pid"; exit 0; fi
   echo stopped
   from=$(cat "$dir/$role.logstart" 2>/dev/null) || from=0
