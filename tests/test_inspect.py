@@ -10,18 +10,13 @@ import time
 
 import pytest
 
+from polling import wait_for
+
 
 def started(cli, env, cmd: str, *opts: str) -> str:  # type: ignore[no-untyped-def]
     r = cli("exec", str(env.config), cmd, *opts, "--json")
     assert r.json["session"], r.err
     return str(r.json["session"])
-
-
-def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("kind", ["tmux", "screen"])

@@ -127,6 +127,26 @@ def jobwaiter(*argv: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=180, check=False)
 
 
+def local_spark_config(name: str, master: int, ui: int, rest: int | None, worker_ui: int,
+                       *extra: str) -> str:
+    """A local-provider cluster file with Spark on loopback; ``extra``: more spark keys."""
+    keys = "".join(f"    {line}\n" for line in extra)
+    return f"""\
+cluster_name: {name}
+provider: {{type: local}}
+runtime:
+  types: [spark]
+  spark:
+    master_host: 127.0.0.1
+    master_port: {master}
+    web_ui_port: {ui}
+    rest_port: {"null" if rest is None else rest}
+    worker_web_ui_port: {worker_ui}
+{keys}    python: {sys.executable}
+    start_timeout: 120
+"""
+
+
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Spark]:
     root = Path(tempfile.mkdtemp(prefix="jws", dir="/tmp"))
@@ -135,22 +155,10 @@ def spark() -> Iterator[Spark]:
     (root / "s").mkdir(mode=0o700)
     ports = [free_port() for _ in range(4)]
     config = home / "spark.yaml"
-    config.write_text(f"""\
-cluster_name: spark-test
-provider: {{type: local}}
-runtime:
-  types: [spark]
-  spark:
-    master_host: 127.0.0.1
-    master_port: {ports[0]}
-    web_ui_port: {ports[1]}
-    rest_port: {ports[2]}
-    worker_web_ui_port: {ports[3]}
-    worker_cores: 8          # advertised: more than concurrent drivers, or they starve
-    worker_memory: 4g
-    python: {sys.executable}
-    start_timeout: 120
-""")
+    config.write_text(local_spark_config(
+        "spark-test", ports[0], ports[1], ports[2], ports[3],
+        "worker_cores: 8          # advertised: more than concurrent drivers, or they starve",
+        "worker_memory: 4g"))
     (home / "app.py").write_text(APP)
     (home / "rest_submit.py").write_text(REST_SUBMIT.read_text())
     with pytest.MonkeyPatch.context() as mp:
@@ -373,20 +381,8 @@ def test_a_daemon_that_dies_after_starting_fails_start_at_once(env, monkeypatch)
     """A setting Spark rejects only once the JVM runs (here a daemon option, as in a head's
     SPARK_DAEMON_JAVA_OPTS): start says why within seconds, not after start_timeout."""
     ports = [free_port() for _ in range(3)]
-    config = env.write_config(f"""\
-cluster_name: dies
-provider: {{type: local}}
-runtime:
-  types: [spark]
-  spark:
-    master_host: 127.0.0.1
-    master_port: {ports[0]}
-    web_ui_port: {ports[1]}
-    rest_port: null
-    worker_web_ui_port: {ports[2]}
-    python: {sys.executable}
-    start_timeout: 120
-""", "dies.yaml")
+    config = env.write_config(local_spark_config("dies", ports[0], ports[1], None, ports[2]),
+                              "dies.yaml")
     monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
     monkeypatch.setenv("SPARK_DAEMON_JAVA_OPTS", "-Dspark.worker.timeout=soon")
     t0 = time.monotonic()

@@ -169,6 +169,10 @@ SetEnv HOME={self.home} TMUX_TMPDIR={self.root} SCREENDIR={self.screendir}
     def records(self) -> list[Path]:
         return sorted(self.jobs.glob("jobwaiter-*")) if self.jobs.exists() else []
 
+    def job_started(self) -> bool:
+        """A job's wrapper runs here (it writes its pid once it holds its lock)."""
+        return any((d / "pid").exists() for d in self.records())
+
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["tmux", "-S", str(self.tmux_socket), *args],
                               capture_output=True, text=True, check=False)

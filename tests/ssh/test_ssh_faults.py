@@ -12,21 +12,11 @@ import time
 import pytest
 from sshd import free_port, keygen
 
+from polling import wait_for
+
 # docs/ssh.md: a silent head delays the answer past --job-timeout by about 10 s at most (plus
 # slack for a loaded machine).
 SILENT_GRACE = 10 + 5
-
-
-def wait_for(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
-
-
-def job_started(host) -> bool:  # type: ignore[no-untyped-def]
-    return any((d / "pid").exists() for d in host.records())
 
 
 @pytest.mark.slow
@@ -36,7 +26,7 @@ def test_outage_during_the_wait(ssh) -> None:
     proc = ssh.spawn("exec", str(ssh.config), "sleep 3; exit 7", "--tmux",
                      "--job-waiter=tmux")
     try:
-        wait_for(lambda: job_started(head))
+        wait_for(head.job_started, 15)
         time.sleep(0.5)  # the wait is on: a check blocks on the job's lock
         logins = head.accepted()
         head.kill_all()
@@ -165,7 +155,7 @@ def test_a_silent_head_does_not_stretch_the_timeout(ssh) -> None:
                      "--job-timeout", "6", "--json")
     frozen: list[int] = []
     try:
-        wait_for(lambda: job_started(head))
+        wait_for(head.job_started, 15)
         time.sleep(1)  # the wait is on
         frozen = head.sshd_pids()
         for pid in frozen:

@@ -13,14 +13,7 @@ import pytest
 
 from jobwaiter.cluster.cluster import Cluster
 from jobwaiter.jobs.result import Outcome
-
-
-def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
+from polling import wait_for
 
 
 def masters_of(port: int) -> list[int]:
@@ -82,7 +75,7 @@ def test_session_without_waiter_is_started_and_attachable(ssh, cli) -> None:
 def test_lost_session_over_ssh(ssh) -> None:
     proc = ssh.spawn("exec", str(ssh.config), "sleep 60", "--tmux", "--job-waiter=tmux")
     try:
-        wait_for(lambda: any((d / "pid").exists() for d in ssh.head.records()))
+        wait_for(ssh.head.job_started)
         name = ssh.head.records()[0].name
         wait_for(lambda: ssh.head.tmux("has-session", "-t", f"={name}").returncode == 0)
         # The session's processes die at once, without a chance to record anything.
@@ -148,7 +141,7 @@ def test_ctrl_c_reaches_the_remote_foreground_job(ssh) -> None:
     cmd = "trap 'echo got-int; exit 5' INT; echo ready; sleep 30 >/dev/null 2>&1 & wait"
     proc = ssh.spawn("exec", str(ssh.config), cmd)
     try:
-        wait_for(lambda: any((d / "pid").exists() for d in ssh.head.records()))
+        wait_for(ssh.head.job_started)
         time.sleep(0.5)  # let the job reach its `wait`
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)

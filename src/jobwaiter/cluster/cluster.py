@@ -209,15 +209,14 @@ class Cluster:
         stop: bool = False,
         start: bool = False,
         env: Mapping[str, str] | Sequence[str] | None = None,
-        on_done: Callable[[NodeRun], None] | None = None,
         on_line: NodeOutput | None = None,
     ) -> NodesResult:
-        """Run a bash command in the foreground on every node, in ``$HOME``; ``on_done`` gets
-        each node's run as it ends, ``on_line(node, stream, line)`` each line of output as it
-        arrives (called from several threads)."""
+        """Run a bash command in the foreground on every node, in ``$HOME``;
+        ``on_line(node, stream, line)`` gets each line of output as it arrives (called from
+        several threads)."""
         req = self._request(command, False, False, None, False, stop, None, env)
         self._start_first(start)
-        return run_everywhere(self, req, parallel, on_done, on_line)
+        return run_everywhere(self, req, parallel, on_line)
 
     def on_node(self, address: str | None) -> Cluster:
         """This cluster with its jobs on the node written ``address`` in the config (the head

@@ -8,7 +8,7 @@ operation, so that stopping a cluster stops as much of it as it can.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -107,11 +107,9 @@ def run_each(
     action: Callable[[Node], CommandResult],
     *,
     parallel: bool = True,
-    on_done: Callable[[NodeRun], None] | None = None,
 ) -> list[NodeRun]:
-    """Run ``action`` for every node, in threads when ``parallel``. ``on_done`` is called in
-    the calling thread as each node finishes, so whatever it prints is never interleaved.
-    Returns the runs in the order of ``nodes``."""
+    """Run ``action`` for every node, in threads when ``parallel``. Returns the runs in the
+    order of ``nodes``."""
 
     def one(node: Node) -> NodeRun:
         try:
@@ -120,24 +118,15 @@ def run_each(
             return NodeRun(node, error=str(exc))
 
     if not parallel or len(nodes) <= 1:
-        runs = []
-        for node in nodes:
-            run = one(node)
-            if on_done:
-                on_done(run)
-            runs.append(run)
-        return runs
+        return [one(node) for node in nodes]
     pool = ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(nodes)),
                               thread_name_prefix="jobwaiter-node")
     futures: list[Future[NodeRun]] = [pool.submit(one, node) for node in nodes]
     try:
-        for future in as_completed(futures):
-            if on_done:
-                on_done(future.result())
+        return [f.result() for f in futures]
     finally:
         # On Ctrl-C do not wait here for the other nodes' commands.
         pool.shutdown(wait=False, cancel_futures=True)
-    return [f.result() for f in futures]
 
 
 # -- start and stop ------------------------------------------------------------------------
@@ -189,7 +178,6 @@ def run_everywhere(
     cluster: Cluster,
     req: JobRequest,
     parallel: bool = True,
-    on_done: Callable[[NodeRun], None] | None = None,
     on_line: NodeOutput | None = None,
 ) -> NodesResult:
     """Run ``req.command`` in the foreground on the head and every worker, each with its
@@ -206,7 +194,7 @@ def run_everywhere(
         sink = None if on_line is None else partial(on_line, node)
         return node.transport.run(argv, input=req.command.encode(), output=sink)
 
-    runs = run_each(nodes, launch, parallel=parallel, on_done=on_done)
+    runs = run_each(nodes, launch, parallel=parallel)
     stop = _stop_after(cluster, runs) if req.stop else None
     return NodesResult(tuple(runs), stop)
 
