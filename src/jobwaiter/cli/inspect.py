@@ -205,8 +205,11 @@ def kill_cmd(config: str, session: str, sig: str, grace: float, quiet: bool,
     """
     reporter = TerminalReporter(quiet)
     with open_cluster(config, cluster_name, reporter) as cluster:
-        was_running, status = cluster.on_node(node_ip).kill(session, sig, grace)
-    if was_running:
-        reporter.phase(f"killed {session}; recorded exit status {status}")
+        done = cluster.on_node(node_ip).kill(session, sig, grace)
+    if done.state == "killed":
+        reporter.phase(f"killed {session}; recorded exit status {done.exit_status}")
+    elif done.state == "ended":
+        reporter.phase(f"{session} had already ended with status {done.exit_status}")
     else:
-        reporter.phase(f"{session} had already ended with status {status}")
+        reporter.phase(f"{session} was lost (no recorded exit status); signalled "
+                       f"{done.leftovers} process(es) of it that still ran")

@@ -16,6 +16,7 @@ from jobwaiter.jobs.result import JobResult, Outcome
 # The exit code table of the README.
 EXIT_OK = 0
 EXIT_STOP_FAILED = 1
+EXIT_LAUNCH_FAILED = 1
 EXIT_USAGE = 2
 EXIT_TIMEOUT = 124
 EXIT_LOST = 125
@@ -31,8 +32,10 @@ def exit_code(result: JobResult) -> int:
         case Outcome.FAILED:
             status = result.exit_status or 1
             return status if 1 <= status <= 255 else 1
-        case Outcome.LOST:
+        case Outcome.LOST | Outcome.LOST_RUNNING:
             return EXIT_LOST
+        case Outcome.LAUNCH_FAILED:
+            return EXIT_LAUNCH_FAILED
         case Outcome.WAITER_FAILED:
             return EXIT_WAITER_FAILED
         case Outcome.TIMEOUT:

@@ -197,9 +197,10 @@ class Cluster:
         if target is not self and req.stop and req.session and not req.job_waiter:
             raise UsageError("--stop with --node-ip needs a --job-waiter: a session on a "
                              "worker cannot stop the cluster")
-        plan_waiters(target, req)  # every SPEC problem surfaces before the cluster starts
+        # Every SPEC problem surfaces before the cluster starts; the waiters are built once.
+        waiters = plan_waiters(target, req)
         self._start_first(start)
-        return run_job(target, req, loop)
+        return run_job(target, req, loop, waiters)
 
     def exec_all(
         self,
@@ -263,10 +264,10 @@ class Cluster:
         prepared = prepare_submit(script, list(args), runner)
         req = self._request(prepared.command, tmux, screen, job_waiter, job_log, stop,
                             job_timeout, env)
-        plan_waiters(self, req)
+        waiters = plan_waiters(self, req)
         self._start_first(start)
         prepared.place(self.head, self.reporter)
-        return run_job(self, req, loop)
+        return run_job(self, req, loop, waiters)
 
     # -- coming back to jobs ------------------------------------------------------------------
 
@@ -290,10 +291,10 @@ class Cluster:
         """Print a job's log on stdout (following it until the job ends)."""
         return inspect.follow_log(self, session, follow, lines)
 
-    def kill(self, session: str, signal: str | int = "TERM", grace: float = 10.0) -> tuple[
-        bool, int
-    ]:
-        """Stop a job; returns (whether it was still running, its recorded status)."""
+    def kill(
+        self, session: str, signal: str | int = "TERM", grace: float = 10.0
+    ) -> inspect.KillReport:
+        """Stop a job; says whether it was still running and what is recorded now."""
         signum = signal if isinstance(signal, int) else inspect.parse_signal(signal)
         return inspect.kill_job(self, session, signum, grace)
 

@@ -20,7 +20,7 @@ from jobwaiter.errors import CommandError, TransportError, UsageError
 from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.run import job_meta
 from jobwaiter.records import new_name
-from jobwaiter.sessions import launch_argv
+from jobwaiter.sessions import launch_argv, launch_input
 from jobwaiter.transport.base import CommandResult
 
 if TYPE_CHECKING:
@@ -189,10 +189,10 @@ def run_everywhere(
         name = new_name()
         # The stop, if any, is the whole cluster's, after every node: not this record's.
         meta = job_meta(name, replace(req, stop=False), cluster.name, all_nodes=True)
-        argv = launch_argv(name, "foreground", meta, req.env_script(), "", "", tee=False,
-                           hold=False)
+        argv = launch_argv(name, "foreground", "", "", tee=False, hold=False)
+        stdin = launch_input(req.command_bytes(), meta, req.env_bytes())
         sink = None if on_line is None else partial(on_line, node)
-        return node.transport.run(argv, input=req.command.encode(), output=sink)
+        return node.transport.run(argv, input=stdin, output=sink)
 
     runs = run_each(nodes, launch, parallel=parallel)
     stop = _stop_after(cluster, runs) if req.stop else None

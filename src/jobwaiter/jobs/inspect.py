@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal as _signal
 import time
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from jobwaiter.errors import CommandError, UsageError
@@ -55,7 +56,24 @@ def wait_job(
                      session_kind=session, log_path=f"~/{log}" if log else None,
                      started_at=record.started_at, ended_at=record.ended_at,
                      exit_status=record.exit_status)
-    return finish_wait(cluster, base, waiters, req, loop, record.started_at)
+    result = finish_wait(cluster, base, waiters, req, loop, record.started_at)
+    return _with_session_stop(cluster, result)
+
+
+def _with_session_stop(cluster: Cluster, result: JobResult) -> JobResult:
+    """A stop that ran inside the session is part of the job's result: a failed one is never
+    reported as plain success."""
+    if result.stop is not None or result.outcome not in (Outcome.SUCCEEDED, Outcome.FAILED):
+        return result
+    records = read_records(cluster.head, [result.job])
+    stop = records[0].stop_report() if records else None
+    if stop is None:
+        return result
+    if result.outcome is Outcome.SUCCEEDED and not stop["ok"]:
+        return replace(result, outcome=Outcome.STOP_FAILED, stop=stop,
+                       message=f"the job succeeded but stopping the cluster failed: "
+                               f"{stop['detail']}")
+    return replace(result, stop=stop)
 
 
 def list_jobs(cluster: Cluster, include_old: bool = False) -> list[JobRecord]:
@@ -116,14 +134,36 @@ def parse_signal(text: str) -> int:
     raise UsageError(f"unknown signal {text!r}")
 
 
-def kill_job(cluster: Cluster, name: str, signum: int, grace: float = 10.0) -> tuple[bool, int]:
-    """Signal the job's process group, escalate to KILL after ``grace`` seconds, end its
-    session. Returns (whether it was still running, its recorded status)."""
+@dataclass(frozen=True)
+class KillReport:
+    """What ``kill`` did. ``state``: "killed" (it ran; ``exit_status`` is what is recorded
+    now), "ended" (it had ended before with ``exit_status``), or "lost" (its wrapper was
+    gone without a status; ``leftovers`` processes of it were found and signalled)."""
+
+    state: str
+    exit_status: int | None = None
+    leftovers: int = 0
+
+    @property
+    def was_running(self) -> bool:
+        return self.state == "killed"
+
+
+def kill_job(cluster: Cluster, name: str, signum: int, grace: float = 10.0) -> KillReport:
+    """Signal the job's processes, escalate to KILL after ``grace`` seconds, end its
+    session. Only processes proven to be the job's are signalled (see ``sh/kill.sh``)."""
     check_name(name)
     result = cluster.head.run(kill_argv(name, signum, grace))
     if result.exit_status == 2:
-        raise UsageError(result.stderr.strip() or f"no job {name}")
+        raise UsageError(result.stderr.strip().splitlines()[-1] if result.stderr.strip()
+                         else f"no job {name}")
     if not result.ok:
         raise CommandError(result, f"killing job {name}")
-    word, _, status = result.stdout.strip().rpartition("\n")[2].partition(" ")
-    return word == "status", int(status)
+    words = result.stdout.split()
+    if len(words) != 2 or not words[1].isdigit() or words[0] not in ("status", "already",
+                                                                      "lost"):
+        raise CommandError(result, f"killing job {name}: unexpected answer")
+    number = int(words[1])
+    if words[0] == "lost":
+        return KillReport("lost", None, number)
+    return KillReport("killed" if words[0] == "status" else "ended", number)

@@ -12,6 +12,8 @@ class Outcome(str, enum.Enum):
     SUCCEEDED = "succeeded"          # recorded status 0 and every waiter succeeded
     FAILED = "failed"                # the job's recorded status was not 0
     LOST = "lost"                    # the session ended without recording a status
+    LOST_RUNNING = "lost_running"    # lost, and processes of the job still run
+    LAUNCH_FAILED = "launch_failed"  # the job could not be started (nothing ran)
     WAITER_FAILED = "waiter_failed"  # the job exited 0 but a waiter failed
     TIMEOUT = "timeout"              # --job-timeout reached; the job keeps running
     INTERRUPTED = "interrupted"      # Ctrl-C while waiting; the job keeps running

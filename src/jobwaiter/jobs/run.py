@@ -19,7 +19,7 @@ from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult, Outcome
 from jobwaiter.records import JobRecord, log_path, new_name
 from jobwaiter.records.read import read_records
-from jobwaiter.sessions import launch_argv
+from jobwaiter.sessions import launch_argv, launch_input, survivors_argv
 from jobwaiter.waiters.base import JobContext, Waiter
 from jobwaiter.waiters.loop import (
     FAILED,
@@ -64,8 +64,15 @@ def job_meta(name: str, req: JobRequest, cluster: str, log: str = "", **extra: o
     })  # fmt: skip
 
 
-def run_job(cluster: Cluster, req: JobRequest, loop: WaitLoop | None = None) -> JobResult:
-    waiters = plan_waiters(cluster, req)
+def run_job(
+    cluster: Cluster,
+    req: JobRequest,
+    loop: WaitLoop | None = None,
+    waiters: list[Waiter] | None = None,
+) -> JobResult:
+    """Launch the job and wait for it; ``waiters`` are those ``plan_waiters`` built (built
+    here when None)."""
+    waiters = plan_waiters(cluster, req) if waiters is None else waiters
     report = cluster.reporter
     head = cluster.head
     name = new_name()
@@ -77,10 +84,9 @@ def run_job(cluster: Cluster, req: JobRequest, loop: WaitLoop | None = None) -> 
         report.warn("--stop inside the session runs only the head's stop commands; "
                     "use a --job-waiter to stop the workers too")
     meta = job_meta(name, req, cluster.name, log)
-    argv = launch_argv(
-        name, req.session or "foreground", meta, req.env_script(), stop_script,
-        log, tee=req.session is None and use_log, hold=hold,
-    )  # fmt: skip
+    argv = launch_argv(name, req.session or "foreground", stop_script, log,
+                       tee=req.session is None and use_log, hold=hold)
+    stdin = launch_input(req.command_bytes(), meta, req.env_bytes())
     base = JobResult(Outcome.STARTED, name, session=name if req.session else None,
                      session_kind=req.session, log_path=f"~/{log}" if log else None)
 
@@ -90,22 +96,29 @@ def run_job(cluster: Cluster, req: JobRequest, loop: WaitLoop | None = None) -> 
             report.phase(f"log: ~/{log}")
         # Output goes straight to ours; the record tells how it ended.
         try:
-            head.run(argv, input=req.command.encode(), capture=False)
+            ran = head.run(argv, input=stdin, capture=False)
         except ConnectionLost as exc:
             return _maybe_stop(cluster, _lost_contact(base, exc), req)
         record = _read_record(cluster, name)
+        if record.pid is None:
+            # The wrapper never started: nothing ran (its error went to our stderr).
+            return replace(base, outcome=Outcome.LAUNCH_FAILED,
+                           message=f"the job could not be started (exit status "
+                                   f"{ran.exit_status}); nothing ran")
         result = _foreground_result(base, record)
         if result.outcome is Outcome.SUCCEEDED and waiters:
             return finish_wait(cluster, result, waiters, req, loop, record.started_at)
         return _maybe_stop(cluster, result, req)
 
     try:
-        launched = head.run(argv, input=req.command.encode())
+        launched = head.run(argv, input=stdin)
     except ConnectionLost as exc:
         # The launch may have gone through: say which job to look for, never "not started".
         return _maybe_stop(cluster, _lost_contact(base, exc), req)
     if not launched.ok:
-        raise CommandError(launched, f"starting the {req.session} session")
+        why = launched.tail(3).replace("\n", "; ") or f"exit status {launched.exit_status}"
+        return replace(base, outcome=Outcome.LAUNCH_FAILED, session=None,
+                       message=f"the {req.session} session could not be started: {why}")
     started_at = _started_at(launched.stdout)
     base = replace(base, started_at=started_at)
     attach = shlex.join(cluster.attach_command(req.session, name))
@@ -141,7 +154,14 @@ def _read_record(cluster: Cluster, name: str) -> JobRecord:
 def _foreground_result(base: JobResult, record: JobRecord) -> JobResult:
     base = replace(base, started_at=record.started_at, ended_at=record.ended_at,
                    exit_status=record.exit_status)
+    if record.problem:
+        return replace(base, outcome=Outcome.LOST,
+                       message=f"the job's record is corrupt ({record.problem})")
     if record.exit_status is None:
+        if record.survivors:
+            return replace(base, outcome=Outcome.LOST_RUNNING,
+                           message=f"the job ended without recording an exit status, and "
+                                   f"{record.survivors} process(es) of it still run")
         return replace(base, outcome=Outcome.LOST,
                        message="the job ended without recording an exit status")
     if record.exit_status != 0:
@@ -188,7 +208,9 @@ def _from_report(base: JobResult, report: WaitReport) -> JobResult:
         return replace(result, outcome=Outcome.SUCCEEDED, message="the job and its waiters "
                        "succeeded")
     if state == LOST:
-        return replace(result, outcome=Outcome.LOST, message=detail)
+        alive = failing is not None and failing.survivors > 0
+        return replace(result, outcome=Outcome.LOST_RUNNING if alive else Outcome.LOST,
+                       message=detail)
     if state == TIMEOUT:
         return replace(result, outcome=Outcome.TIMEOUT, message=detail)
     if state == UNREACHABLE:
@@ -202,11 +224,29 @@ def _from_report(base: JobResult, report: WaitReport) -> JobResult:
 _STOP_AFTER = (Outcome.SUCCEEDED, Outcome.FAILED, Outcome.LOST, Outcome.WAITER_FAILED)
 
 
+def _unless_survivors(cluster: Cluster, result: JobResult) -> JobResult:
+    """Lost is not ended: look once more, right before a stop, for processes of the job."""
+    try:
+        answer = cluster.head.run(survivors_argv(result.job), idempotent=True, timeout=60)
+    except TransportError as exc:
+        return replace(result, outcome=Outcome.LOST_RUNNING,
+                       message=f"{result.message}; cannot tell whether processes of the job "
+                               f"still run ({exc})")
+    words = answer.stdout.split()
+    if answer.ok and len(words) == 2 and words[0] == "alive" and words[1] == "0":
+        return result
+    alive = words[1] if len(words) == 2 and words[1].isdigit() else "some"
+    return replace(result, outcome=Outcome.LOST_RUNNING,
+                   message=f"{result.message}; {alive} process(es) of the job still run")
+
+
 def _maybe_stop(cluster: Cluster, result: JobResult, req: JobRequest) -> JobResult:
     """--stop runs once the job's end is known, whatever it was; never after a timeout, an
     interrupt or an unreachable head, where the job may still be running."""
     if not req.stop:
         return result
+    if result.outcome is Outcome.LOST:
+        result = _unless_survivors(cluster, result)
     if result.outcome not in _STOP_AFTER:
         cluster.reporter.warn(f"not stopping the cluster: the job's outcome is {result.outcome}")
         return replace(result, stop={"ran": False, "ok": None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -39,16 +40,17 @@ def log_path(name: str) -> str:
     return f"{LOGS_DIR}/{name}.log"
 
 
-def _stamp(text: str | None) -> tuple[int | None, float | None]:
-    """Parse "<status> <time>" as written by the wrapper."""
+def parse_stamp(text: str | None) -> tuple[int | None, float | None]:
+    """Parse "<status> <time>" as written by the wrapper; ValueError if it is not that."""
     if not text:
         return None, None
     parts = text.split()
-    try:
-        status = int(parts[0])
-        when = float(parts[1]) if len(parts) > 1 else None
-    except (ValueError, IndexError):
-        return None, None
+    if not parts or not parts[0].isdigit() or len(parts) > 2:
+        raise ValueError(f"expected '<exit status> <time>', found {text[:60]!r}")
+    status = int(parts[0])
+    when = float(parts[1]) if len(parts) > 1 else None
+    if status > 255 or (when is not None and not math.isfinite(when)):
+        raise ValueError(f"expected '<exit status> <time>', found {text[:60]!r}")
     return status, when
 
 
@@ -65,6 +67,13 @@ class JobRecord:
     stop_status: int | None = None
     wrapper_alive: bool = False
     session_alive: bool = False
+    #: Processes of a job whose wrapper is gone without a status (None: not counted).
+    survivors: int | None = None
+    stop_running: bool = False
+    #: The last line of an in-session stop's output.
+    stop_log: str = ""
+    #: What is wrong with the record's content, when something is ("" when nothing is).
+    problem: str = ""
 
     @property
     def session(self) -> str | None:
@@ -82,16 +91,44 @@ class JobRecord:
     @property
     def state(self) -> str:
         """running / succeeded / failed (N) / lost / started-no-waiter, as ``jobs`` shows it."""
+        if self.problem:
+            return "lost (corrupt record)"
         if self.exit_status is not None:
-            return "succeeded" if self.exit_status == 0 else f"failed ({self.exit_status})"
+            state = "succeeded" if self.exit_status == 0 else f"failed ({self.exit_status})"
+            if self.stop_running:
+                return f"{state}, stopping"
+            if self.stop_status is not None and self.stop_status != 0:
+                return f"{state}, stop failed ({self.stop_status})"
+            return state
         if self.running:
             return "started-no-waiter" if self.session and not self.meta.get("spec") else "running"
+        if self.survivors:
+            return f"lost ({self.survivors} processes still run)"
         return "lost"
 
     @property
     def lost(self) -> bool:
         """Gone without a recorded status: never to be mistaken for success."""
         return not self.ended and not self.wrapper_alive and not self.session_alive
+
+    def stop_report(self) -> dict[str, Any] | None:
+        """The result of a stop that ran inside the job's session, as ``JobResult.stop``
+        has it (None: no such stop was asked, or it has not ended)."""
+        if not self.meta.get("stop") or self.meta.get("spec") or not self.session:
+            return None
+        if self.stop_status is None:
+            return None
+        ok = self.stop_status == 0
+        detail = f"stopped inside the session (exit status {self.stop_status})"
+        if self.stop_log:
+            detail += f": {self.stop_log}"
+        return {"ran": True, "ok": ok, "detail": detail}
+
+    @property
+    def alive(self) -> bool:
+        """Whether anything of the job may still run: its wrapper, its session, or
+        processes it left behind when it was lost."""
+        return self.running or bool(self.survivors)
 
     @classmethod
     def from_fields(cls, name: str, fields: dict[str, str]) -> JobRecord:
@@ -100,10 +137,14 @@ class JobRecord:
             meta = json.loads(fields.get("meta") or "{}")
         except ValueError:
             meta = {}
-        status, ended = _stamp(fields.get("status"))
-        stop_status, _ = _stamp(fields.get("stop_status"))
+        problems: list[str] = []
+        status, ended = _field_stamp(fields, "status", problems)
+        stop_status, _ = _field_stamp(fields, "stop_status", problems)
         started = fields.get("started")
+        if started and not _is_float(started):
+            problems.append(f"started: {started[:60]!r} is not a time")
         pid = fields.get("pid")
+        survivors = fields.get("survivors")
         return cls(
             name=name,
             meta=meta if isinstance(meta, dict) else {},
@@ -114,12 +155,25 @@ class JobRecord:
             stop_status=stop_status,
             wrapper_alive=fields.get("wrapper") == "alive",
             session_alive=fields.get("session") == "alive",
+            survivors=int(survivors) if survivors and survivors.isdigit() else None,
+            stop_running=fields.get("stop") == "running",
+            stop_log=fields.get("stop_log", ""),
+            problem="; ".join(problems),
         )
+
+
+def _field_stamp(
+    fields: dict[str, str], key: str, problems: list[str]
+) -> tuple[int | None, float | None]:
+    try:
+        return parse_stamp(fields.get(key))
+    except ValueError as exc:
+        problems.append(f"{key}: {exc}")
+        return None, None
 
 
 def _is_float(text: str) -> bool:
     try:
-        float(text)
+        return math.isfinite(float(text))
     except ValueError:
         return False
-    return True

@@ -7,12 +7,12 @@ are registered there too) and imported only when a config names them. Stdlib onl
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
 from jobwaiter.errors import UsageError
+from jobwaiter.plugins import load
 from jobwaiter.runtimes.base import NodeLike, Runtime, RuntimeStartError
 from jobwaiter.waiters.base import Waiter
 
@@ -51,11 +51,8 @@ def runtime_class(name: str) -> type[Runtime]:
     points = _entry_points()
     if name not in points:
         raise UsageError(f"unknown runtime {name!r}; available: {', '.join(sorted(points))}")
-    module, _, attr = points[name].partition(":")
     try:
-        obj: Any = importlib.import_module(module)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
+        obj: Any = load(points[name])
     except Exception as exc:  # a broken plugin is a usage problem, reported before anything runs
         raise UsageError(f"runtime {name!r} cannot be loaded from {points[name]}: "
                          f"{type(exc).__name__}: {exc}") from exc

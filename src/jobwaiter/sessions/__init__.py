@@ -12,7 +12,9 @@ from jobwaiter.sessions.scripts import (
     follow_argv,
     kill_argv,
     launch_argv,
+    launch_input,
     prune_argv,
+    survivors_argv,
     wrapper_text,
 )
 
@@ -24,7 +26,9 @@ __all__ = [
     "follow_argv",
     "kill_argv",
     "launch_argv",
+    "launch_input",
     "prune_argv",
     "session_kind",
+    "survivors_argv",
     "wrapper_text",
 ]

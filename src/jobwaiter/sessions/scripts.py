@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -9,8 +10,8 @@ _DIR = Path(__file__).with_name("sh")
 
 
 @cache
-def _script(name: str) -> str:
-    return (_DIR / name).read_text()
+def _script(*names: str) -> str:
+    return "\n".join((_DIR / name).read_text() for name in names)
 
 
 def wrapper_text() -> str:
@@ -19,35 +20,41 @@ def wrapper_text() -> str:
 
 
 def launch_argv(
-    name: str,
-    kind: str,
-    meta_json: str,
-    env_extra: str,
-    stop_script: str,
-    log: str,
-    tee: bool,
-    hold: bool,
+    name: str, kind: str, stop_script: str, log: str, tee: bool, hold: bool
 ) -> list[str]:
-    """Create the record of job ``name`` and start it; the job's command goes on stdin."""
+    """Create the record of job ``name`` and start it; ``launch_input`` is its stdin."""
     return [
-        "bash", "-c", _script("launch.sh"), "jw", name, kind, meta_json, wrapper_text(),
-        env_extra, stop_script, log, "1" if tee else "0", "1" if hold else "0",
+        "bash", "-c", _script("launch.sh"), "jw", name, kind, wrapper_text(), stop_script,
+        log, "1" if tee else "0", "1" if hold else "0",
     ]  # fmt: skip
+
+
+def launch_input(command: bytes, meta_json: str, env: Sequence[tuple[bytes, bytes]]) -> bytes:
+    """What the launch reads on stdin: the command, its meta.json and the ``--env`` entries,
+    NUL-separated (none of them can hold a NUL: they are C strings on the head)."""
+    entries = b"".join(key + b"=" + value + b"\0" for key, value in env)
+    return command + b"\0" + meta_json.encode() + b"\0" + entries
 
 
 def check_argv(name: str, block: float) -> list[str]:
     """One poll of a job, blocking up to ``block`` seconds for it to end."""
-    return ["bash", "-c", _script("check.sh"), "jw", name, f"{max(block, 0.0):.3f}"]
+    return ["bash", "-c", _script("lib.sh", "check.sh"), "jw", name,
+            f"{max(block, 0.0):.3f}"]
 
 
 def dump_argv(names: list[str] | None = None) -> list[str]:
     """Print the records of ``names`` (all records when None)."""
-    return ["bash", "-c", _script("dump.sh"), "jw", *(names or [])]
+    return ["bash", "-c", _script("lib.sh", "dump.sh"), "jw", *(names or [])]
 
 
 def kill_argv(name: str, signum: int, grace: float) -> list[str]:
-    """Signal a job's process group, escalating to KILL after ``grace`` seconds."""
-    return ["bash", "-c", _script("kill.sh"), "jw", name, str(signum), f"{grace:g}"]
+    """Signal a job's processes, escalating to KILL after ``grace`` seconds."""
+    return ["bash", "-c", _script("lib.sh", "kill.sh"), "jw", name, str(signum), f"{grace:g}"]
+
+
+def survivors_argv(name: str) -> list[str]:
+    """Count the processes of a job that still run (prints ``alive <n>``)."""
+    return ["bash", "-c", _script("lib.sh", "survivors.sh"), "jw", name]
 
 
 def follow_argv(name: str, log: str, follow: bool, lines: int | None) -> list[str]:
@@ -58,4 +65,4 @@ def follow_argv(name: str, log: str, follow: bool, lines: int | None) -> list[st
 
 def prune_argv(names: list[str]) -> list[str]:
     """Remove the records and logs of these jobs, unless one is still running."""
-    return ["bash", "-c", _script("prune.sh"), "jw", *names]
+    return ["bash", "-c", _script("lib.sh", "prune.sh"), "jw", *names]

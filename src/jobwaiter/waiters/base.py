@@ -45,6 +45,8 @@ class Check:
     exit_status: int | None = None
     lost: bool = False
     ended_at: float | None = None
+    #: With ``lost``: processes of the job that still run (the job may not be over).
+    survivors: int = 0
 
     @classmethod
     def pending(cls, detail: str = "") -> Check:

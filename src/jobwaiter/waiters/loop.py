@@ -42,6 +42,7 @@ class WaiterOutcome:
     detail: str = ""
     exit_status: int | None = None
     ended_at: float | None = None
+    survivors: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {"name": self.name, "outcome": self.state, "detail": self.detail}
@@ -152,4 +153,5 @@ class WaitLoop:
 
 def _outcome(waiter: Waiter, check: Check) -> WaiterOutcome:
     state = SUCCEEDED if check.ok else LOST if check.lost else FAILED
-    return WaiterOutcome(waiter.label, state, check.detail, check.exit_status, check.ended_at)
+    return WaiterOutcome(waiter.label, state, check.detail, check.exit_status, check.ended_at,
+                         check.survivors)

@@ -12,6 +12,8 @@ from importlib import metadata
 from typing import Any
 
 from jobwaiter.errors import SpecError
+from jobwaiter.plugins import load as _load
+from jobwaiter.plugins import plugin_code
 from jobwaiter.waiters.base import JobWaiter, Waiter
 from jobwaiter.waiters.blocking import BlockingWaiter
 from jobwaiter.waiters.spec import Spec, parse_spec
@@ -31,14 +33,6 @@ _FALLBACK = {
 def _entry_points() -> dict[str, str]:
     found = {ep.name: ep.value for ep in metadata.entry_points(group=GROUP)}
     return {**_FALLBACK, **found}
-
-
-def _load(target: str) -> Any:
-    module, _, attr = target.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def available(runtime_waiters: Mapping[str, type[Waiter]] | None = None) -> list[
@@ -106,12 +100,14 @@ def _build(
 def _user_class(spec: Spec, config: dict[str, Any], timeout: float | None) -> Waiter:
     module_name, _, attr = spec.name.rpartition(".")
     try:
-        module = importlib.import_module(module_name)
+        with plugin_code():
+            module = importlib.import_module(module_name)
     except ImportError:
         # Then the current directory, where a user keeps a waiter next to the cluster file.
         sys.path.insert(0, os.getcwd())
         try:
-            module = importlib.import_module(module_name)
+            with plugin_code():
+                module = importlib.import_module(module_name)
         except ImportError as exc:
             raise SpecError(f"job waiter {spec.name!r}: cannot import {module_name!r}: {exc}") \
                 from exc
@@ -131,12 +127,20 @@ def _user_class(spec: Spec, config: dict[str, Any], timeout: float | None) -> Wa
 
 def _instantiate(obj: Any, spec: Spec, config: dict[str, Any], timeout: float | None) -> Waiter:
     if inspect.isclass(obj) and issubclass(obj, Waiter):
-        return obj.create(spec.args, config)
+        try:
+            with plugin_code():
+                return obj.create(spec.args, config)
+        except SpecError:
+            raise
+        except Exception as exc:
+            raise SpecError(f"job waiter {spec.name!r} could not be created: "
+                            f"{type(exc).__name__}: {exc}") from exc
     if inspect.isclass(obj) and issubclass(obj, JobWaiter):
         if spec.args:
             raise SpecError(f"job waiter {spec.name!r} takes no parameters")
         try:
-            user = obj(config)
+            with plugin_code():
+                user = obj(config)
         except Exception as exc:
             raise SpecError(f"job waiter {spec.name!r} could not be created: "
                             f"{type(exc).__name__}: {exc}") from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from jobwaiter.records import parse_stamp
 from jobwaiter.sessions import check_argv
 from jobwaiter.waiters.base import Check, JobContext, Waiter
 
@@ -25,23 +26,43 @@ class SessionWaiter(Waiter):
         # by itself after `block` seconds.
         result = job.head.run(check_argv(job.name, block), idempotent=True,
                               timeout=block + HUNG_CHECK_GRACE)
-        words = result.stdout.split()
+        lines = result.stdout.splitlines()
+        words = lines[0].split() if lines else []
         if not result.ok or not words:
             return Check.pending(f"check failed ({result.exit_status}): {result.tail(1)}")
         state = words[0]
-        if state == "status" and len(words) >= 2:
-            status = int(words[1])
-            ended = float(words[2]) if len(words) > 2 else None
-            if status == 0:
-                return Check(True, True, "job exited with status 0", 0, ended_at=ended)
-            return Check.failure(f"job exited with status {status}", exit_status=status,
-                                 ended_at=ended)
+        if state == "status":
+            return _ended(" ".join(words[1:]), lines[1] if len(lines) > 1 else "")
         if state == "lost":
+            alive = int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
+            if alive:
+                return Check.failure(
+                    "the session ended without recording an exit status (lost), and "
+                    f"{alive} process(es) of the job still run", lost=True, survivors=alive)
             return Check.failure("the session ended without recording an exit status (lost)",
                                  lost=True)
         if state == "unknown":
             return Check.failure(f"no record of job {job.name} on the head", lost=True)
-        return Check.pending(f"job {state}")
+        if state in ("running", "starting"):
+            return Check.pending(f"job {state}")
+        return Check.pending(f"unexpected answer from the head: {lines[0][:80]!r}")
+
+
+def _ended(stamp: str, stop_line: str) -> Check:
+    try:
+        status, ended = parse_stamp(stamp)
+    except ValueError as exc:
+        return Check.failure(f"the job's record is corrupt (status: {exc}); its exit status "
+                             "is unknown (lost)", lost=True)
+    if status is None:
+        return Check.failure("the job's record has an empty status (lost)", lost=True)
+    if stop_line == "stopping":
+        return Check.pending(f"the job ended with status {status}; the stop inside its "
+                             "session is running")
+    if status == 0:
+        return Check(True, True, "job exited with status 0", 0, ended_at=ended)
+    return Check.failure(f"job exited with status {status}", exit_status=status,
+                         ended_at=ended)
 
 
 class JobEndWaiter(SessionWaiter):

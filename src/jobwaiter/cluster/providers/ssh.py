@@ -8,6 +8,7 @@ from jobwaiter.cluster.config import Auth, ClusterConfig, parse_host
 from jobwaiter.cluster.config import SSHProvider as SSHSection
 from jobwaiter.cluster.providers.base import Node
 from jobwaiter.errors import UsageError
+from jobwaiter.transport.frame import FramedTransport
 from jobwaiter.transport.ssh import ControlDir, SSHTarget, SSHTransport
 
 
@@ -37,7 +38,8 @@ class SSHProvider:
             connect_timeout=auth.connect_timeout,
             options=tuple((k, str(v)) for k, v in auth.ssh_options.items()),
         )
-        transport = SSHTransport(target, node=address, control=self._control)
+        # Framed: what the node's start-up files print cannot change what we read back.
+        transport = FramedTransport(SSHTransport(target, node=address, control=self._control))
         # The head keeps the id "head" on every provider; a worker is known by its address.
         return Node("head" if is_head else address, address, transport, is_head=is_head,
                     shell_prefix=target.shell_prefix())

@@ -1,5 +1,5 @@
 # Print job records as "key value" lines, one block per job starting with "@@ NAME".
-# Usage: bash -c "$(dump.sh)" jw [NAME...]   (no NAME: every record)
+# Usage: bash -c "$(lib.sh dump.sh)" jw [NAME...]   (no NAME: every record)
 cd "$HOME/.jobwaiter/jobs" 2>/dev/null || exit 0
 tmux_alive=$(tmux list-sessions -F '#{session_name}' 2>/dev/null)
 screen_alive=$(screen -ls 2>/dev/null | sed -n 's/^[[:space:]]*[0-9]*\.\([^[:space:]]*\)[[:space:]].*/\1/p')
@@ -11,6 +11,16 @@ for n in "$@"; do
     p=$n/$f; [ "$f" = meta ] && p=$n/meta.json
     [ -s "$p" ] && printf '%s %s\n' "$f" "$(head -n 1 "$p")"
   done
-  if [ -e "$n/pid" ] && ! flock -s -n "$n/lock" true 2>/dev/null; then echo "wrapper alive"; fi
+  [ -s "$n/stop_status" ] && [ -s "$n/stop.log" ] \
+    && printf 'stop_log %s\n' "$(tail -n 1 "$n/stop.log" | tr -d '\r')"
+  if [ -e "$n/pid" ] && ! flock -s -n "$n/lock" true 2>/dev/null; then
+    echo "wrapper alive"
+  elif [ -e "$n/pid" ] && [ ! -s "$n/status" ]; then
+    echo "survivors $(job_pids "$n" | wc -l)"
+  fi
+  if [ -s "$n/status" ] && [ -f "$n/stop.sh" ] && [ ! -s "$n/stop_status" ] \
+     && ! flock -s -n "$n/stop.lock" true 2>/dev/null; then
+    echo "stop running"
+  fi
   if printf '%s\n' "$tmux_alive" "$screen_alive" | grep -qx -- "$n"; then echo "session alive"; fi
 done

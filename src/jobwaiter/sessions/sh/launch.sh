@@ -1,28 +1,47 @@
-# Create a job record and start its wrapper. Usage: bash -c "$(launch.sh)" jw NAME KIND META
-# WRAPPER ENV_EXTRA STOP LOG TEE HOLD, with the job's command on stdin.
-# KIND is tmux, screen or foreground. Prints "started <pid>" once the wrapper holds its lock
-# and its start time (foreground: runs the wrapper in place and exits with its status).
+# Create a job record and start its wrapper. Usage: bash -c "$(launch.sh)" jw NAME KIND
+# WRAPPER STOP LOG TEE HOLD, with on stdin: the job's command, NUL, meta.json, NUL, then the
+# --env entries as NUL-separated KEY=VALUE. Big or secret values never travel in argv (other
+# users see it, and one argument holds at most 128 KiB).
+# KIND is tmux, screen or foreground. Prints "started <pid> <time>" once the wrapper holds
+# its lock (foreground: runs the wrapper in place and exits with its status). A launch that
+# fails exits 120-122 and leaves no record behind.
 set -u
-name=$1 kind=$2 meta=$3 wrapper=$4 env_extra=$5 stop=$6 log=$7 tee=$8 hold=$9
-for tool in flock ${kind%foreground}; do
+name=$1 kind=$2 wrapper=$3 stop=$4 log=$5 tee=$6 hold=$7
+jw_umask=$(umask)
+umask 077
+for tool in flock env ${kind%foreground}; do
   command -v "$tool" >/dev/null || { echo "$tool is not installed on the head" >&2; exit 120; }
 done
 d=$HOME/.jobwaiter/jobs/$name
-mkdir -p "$HOME/.jobwaiter/jobs" "$HOME/user/logs" || exit 120
+fail() { echo "cannot launch the job: $1" >&2; rm -rf -- "$d"; exit "${2:-120}"; }
+mkdir -p "$HOME/.jobwaiter/jobs" "$HOME/$(dirname -- "${log:-user/logs/x}")" \
+  || { echo "cannot create ~/.jobwaiter/jobs or the log directory" >&2; exit 120; }
+# Records and logs are private, also when an older version created their directories.
+chmod 700 "$HOME/.jobwaiter" "$HOME/.jobwaiter/jobs" 2>/dev/null
+[ -z "$log" ] || chmod 700 "$HOME/$(dirname -- "$log")" 2>/dev/null
 # mkdir without -p: an existing record is never shared by two jobs.
 mkdir "$d" || { echo "job record $d already exists" >&2; exit 120; }
-cat > "$d/command" || exit 120
-printf '%s\n' "$meta" > "$d/meta.json"
-printf '%s' "$wrapper" > "$d/run.sh"
-{ export -p; printf '%s' "$env_extra"; } > "$d/env.sh"
-[ -z "$stop" ] || printf '%s\n' "$stop" > "$d/stop.sh"
+IFS= read -r -d '' jw_cmd || fail "the command did not arrive"
+IFS= read -r -d '' jw_meta || fail "the job's description did not arrive"
+printf '%s' "$jw_cmd" > "$d/command" || fail "cannot write $d/command"
+unset jw_cmd
+printf '%s\n' "$jw_meta" > "$d/meta.json" || fail "cannot write $d/meta.json"
+printf '%s' "$wrapper" > "$d/run.sh" || fail "cannot write $d/run.sh"
+# This shell's environment as it was given to it (the kernel's copy, untouched by anything
+# this script assigned), then --env, which wins.
+{ cat "/proc/$$/environ" && cat; } > "$d/env.0" || fail "cannot save the job's environment"
+[ -z "$stop" ] || printf '%s\n' "$stop" > "$d/stop.sh" || fail "cannot write $d/stop.sh"
 
-run=(bash --noprofile --norc "$d/run.sh" "$d" "$log" "$tee" "$hold")
+# Without BASH_ENV and ENV: a start-up file must not run inside the wrapper (the job itself
+# still gets them, from its saved environment).
+run=(env -u BASH_ENV -u ENV bash --noprofile --norc "$d/run.sh" "$d" "$log" "$tee" "$hold"
+     "$kind" "$jw_umask")
 case $kind in
   foreground) exec "${run[@]}" ;;
-  tmux) tmux new-session -d -s "$name" -x 200 -y 50 -- "${run[@]}" || exit 121 ;;
-  screen) screen -dmS "$name" "${run[@]}" || exit 121 ;;
-  *) echo "unknown session kind $kind" >&2; exit 120 ;;
+  tmux) tmux new-session -d -s "$name" -x 200 -y 50 -- "${run[@]}" \
+          || fail "tmux could not start the session" 121 ;;
+  screen) screen -dmS "$name" "${run[@]}" || fail "screen could not start the session" 121 ;;
+  *) fail "unknown session kind $kind" ;;
 esac
 
 # Return only once the wrapper runs, so that "no lock holder" later always means "ended".
@@ -30,5 +49,6 @@ for _ in $(seq 2000); do
   if [ -e "$d/pid" ]; then echo "started $(cat "$d/pid") $(cat "$d/started")"; exit 0; fi
   sleep 0.005
 done
+# The session may still start the wrapper: only a record nobody started is removed.
 echo "the $kind session did not start the job within 10 s" >&2
 exit 122

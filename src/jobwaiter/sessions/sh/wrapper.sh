@@ -1,28 +1,43 @@
 # jobwaiter job wrapper: runs one job and records how it ended.
-# Usage: bash run.sh RECORD_DIR LOG TEE HOLD
+# Usage: bash run.sh RECORD_DIR LOG TEE HOLD KIND UMASK
 #   LOG   path (relative to $HOME) that receives the job's stdout+stderr, or empty
 #   TEE   1: also copy the log to our stdout (a foreground job with --job-log)
 #   HOLD  1: keep the session open with a shell after the job (no waiter)
+#   KIND  tmux, screen or foreground
+#   UMASK the launching command's umask, which the job gets (the record itself is private)
 # The wrapper is the session's process. It must outlive Ctrl-C and SIGTERM sent to the job's
 # process group long enough to write the status, so it catches them with a handler: an
 # *ignored* signal (trap '') would be inherited by the job, a caught one is not. A hangup is
 # not caught: when the session's server dies, the wrapper dies, the kernel hangs up the job
 # as for any terminal, and the job is reported lost - nobody saw how it ended.
-d=$1 log=$2 tee=$3 hold=$4
+#
+# The job's environment is never loaded into this shell: the job runs under `env -i` with
+# exactly the saved launch environment, so nothing in it (d=..., PATH=, log=...) can touch
+# the wrapper's own state.
+umask 077
+d=$1 log=$2 tee=$3 hold=$4 kind=$5 jw_umask=$6
 
 # The lock is held for exactly as long as the wrapper lives; waiters block on it (no polling).
 exec 9>>"$d/lock" || exit 125
 flock -x 9 || exit 125
+# A stop inside the session has its own lock, held from now until its status is written, so
+# that a reader who sees the job's status can wait for the stop's too.
+if [ -f "$d/stop.sh" ]; then
+  exec 8>>"$d/stop.lock" || exit 125
+  flock -x 8 || exit 125
+fi
 
-# Run with the launching command's environment, not the one a long-lived tmux/screen server
-# hands to new sessions; keep only what the session itself provides.
-jw_keep=$(for v in TMUX TMUX_PANE STY WINDOW TERM; do
-  [ -n "${!v+x}" ] && printf 'export %s=%q\n' "$v" "${!v}"
-done)
-while read -r v; do unset "$v" 2>/dev/null; done < <(compgen -e)
-. "$d/env.sh"
-eval "$jw_keep"
-unset jw_keep
+# The launch environment (NUL-separated, later entries win), then what the session itself
+# provides. The saved copy is removed as soon as it is read: it may hold secrets.
+mapfile -d '' jw_env < "$d/env.0" || exit 125
+rm -f "$d/env.0"
+jw_name=${d##*/}
+for v in TMUX TMUX_PANE STY WINDOW TERM; do
+  [ -n "${!v+x}" ] && jw_env+=("$v=${!v}")
+done
+jw_stop_env=("${jw_env[@]}")
+jw_env+=("JOBWAITER_JOB=$jw_name")
+jw_cmd=$(<"$d/command")
 cd || cd /
 
 date +%s.%N > "$d/started"
@@ -30,20 +45,18 @@ echo "$$" > "$d/pid.tmp" && mv -f "$d/pid.tmp" "$d/pid"
 
 trap ':' INT TERM
 
-jw_cmd=$(<"$d/command")
-# fd 9 is closed for the job so that a daemon it leaves behind cannot hold the lock.
+# Runs the job: the launching umask, exactly its environment, fd 9 closed so that a daemon
+# it leaves behind cannot hold the lock. $BASH: env must not look bash up in the job's PATH.
+job() { (umask "$jw_umask"; exec env -i -- "${jw_env[@]}" "$BASH" -c "$jw_cmd") 9>&- 8>&-; }
+
 if [ -z "$log" ]; then
-  if [ -n "$STY$TMUX" ]; then bash -c "$jw_cmd" 9>&-; else bash -c "$jw_cmd" </dev/null 9>&-; fi
+  if [ "$kind" != foreground ]; then job; else job </dev/null; fi
   rc=$?
 elif [ "$tee" = 1 ]; then
-  bash -c "$jw_cmd" </dev/null 2>&1 9>&- | (trap '' INT; exec tee -a "$log" 9>&-)
+  job </dev/null 2>&1 | (trap '' INT; exec tee -a "$log" 9>&- 8>&-)
   rc=${PIPESTATUS[0]}
 else
-  if [ -n "$STY$TMUX" ]; then
-    bash -c "$jw_cmd" >>"$log" 2>&1 9>&-
-  else
-    bash -c "$jw_cmd" </dev/null >>"$log" 2>&1 9>&-
-  fi
+  if [ "$kind" != foreground ]; then job >>"$log" 2>&1; else job </dev/null >>"$log" 2>&1; fi
   rc=$?
 fi
 
@@ -54,13 +67,16 @@ rm -f "$d/status.$$"
 exec 9>&-
 
 if [ -f "$d/stop.sh" ]; then
-  bash "$d/stop.sh" > "$d/stop.log" 2>&1
-  printf '%s %s\n' "$?" "$(date +%s.%N)" > "$d/stop_status"
+  (umask "$jw_umask"; exec env -i -- "${jw_stop_env[@]}" "$BASH" "$d/stop.sh") \
+    > "$d/stop.log" 2>&1 8>&-
+  printf '%s %s\n' "$?" "$(date +%s.%N)" > "$d/stop_status.$$"
+  mv -f "$d/stop_status.$$" "$d/stop_status"
+  exec 8>&-
 fi
 
 if [ "$hold" = 1 ]; then
   trap - INT TERM
   printf '\n[jobwaiter] the job ended with status %s; this session stays open until you exit.\n' "$rc"
-  exec bash -i
+  exec env -i -- "${jw_env[@]}" "$BASH" -i
 fi
 exit "$rc"

@@ -1,0 +1,42 @@
+"""Loading code that is not ours: entry points of plugins (waiters, runtimes) and user
+classes. Whatever that code does at import or construction is contained here."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+
+class PluginFailed(Exception):
+    """Plugin code ended abnormally in a way ``except Exception`` would not see (it called
+    ``sys.exit``, raised KeyboardInterrupt or another BaseException)."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+
+
+@contextlib.contextmanager
+def plugin_code() -> Iterator[None]:
+    """Around code of a plugin or user waiter (import, construction): whatever it prints goes
+    to stderr, so stdout stays the one ``--json`` object; and whatever it raises, even
+    ``SystemExit(0)``, is a failure of the plugin, never an exit of ours."""
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    except Exception:
+        raise
+    except BaseException as exc:
+        raise PluginFailed(exc) from exc
+
+
+def load(target: str) -> Any:
+    """The object an entry point names (``module:attr.path``)."""
+    module, _, attr = target.partition(":")
+    with plugin_code():
+        obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
