@@ -400,3 +400,16 @@ def test_the_python_api_refuses_what_no_head_can_run(env) -> None:
         assert type(info.value).__name__ == "UsageError"
         result = cluster.exec("exit 0")
         assert result.outcome is Outcome.SUCCEEDED
+
+
+def test_a_waiter_that_prints_while_waiting_leaves_stdout_to_json(env, cli) -> None:
+    (env.home / "talker.py").write_text(
+        "from jobwaiter import JobWaiter\n"
+        "class W(JobWaiter):\n"
+        "    def wait_for_completion(self, node_id, cmd, session_name, timeout=None):\n"
+        "        print('polling the queue')\n")
+    r = cli("exec", str(env.config), "true", "--tmux", "--json",
+            "--job-waiter=chain[tmux, talker.W]")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["outcome"] == "succeeded"
+    assert "polling the queue" in r.err

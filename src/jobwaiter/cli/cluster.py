@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from jobwaiter.cli.common import (
@@ -14,7 +12,7 @@ from jobwaiter.cli.common import (
     quiet_option,
     yes_option,
 )
-from jobwaiter.cli.output import TerminalReporter
+from jobwaiter.cli.output import TerminalReporter, echo_json
 from jobwaiter.waiters.registry import available
 
 
@@ -75,7 +73,7 @@ def waiters_cmd(config: str | None, cluster_name: str | None, as_json: bool) -> 
     else:
         rows = available()
     if as_json:
-        click.echo(json.dumps([{"name": n, "description": d} for n, d in rows], indent=2))
+        echo_json([{"name": n, "description": d} for n, d in rows])
         return
     width = max(len(n) for n, _ in rows)
     for name, desc in rows:

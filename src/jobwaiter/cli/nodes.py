@@ -3,12 +3,11 @@ one status line per node. Exit 0 when every node succeeded, else 1."""
 
 from __future__ import annotations
 
-import json
 import threading
 
 import click
 
-from jobwaiter.cli.output import TerminalReporter, error_line
+from jobwaiter.cli.output import TerminalReporter, echo_json, error_line
 from jobwaiter.cluster.nodes import NodesResult
 from jobwaiter.cluster.providers import Node
 from jobwaiter.errors import UsageError
@@ -45,7 +44,7 @@ class LinePrinter:
 def finish(result: NodesResult, reporter: TerminalReporter, as_json: bool) -> int:
     reporter.done()
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        echo_json(result.to_dict())
     for run in result.runs:
         line = f"{run.node.ip}{' (head)' if run.node.is_head else ''}: {run.status}"
         if run.ok:

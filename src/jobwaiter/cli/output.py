@@ -3,11 +3,13 @@ the final result, and the exit code for each outcome."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
 import time
-from typing import TextIO
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 import click
 
@@ -47,6 +49,31 @@ def exit_code(result: JobResult) -> int:
         case Outcome.STOP_FAILED:
             return EXIT_STOP_FAILED
     return 1
+
+
+_json_streams: list[TextIO] = []
+
+
+@contextlib.contextmanager
+def stdout_for_json(enabled: bool) -> Iterator[None]:
+    """With ``--json``, stdout carries the one JSON object alone: whatever else Python code
+    prints meanwhile (a user's waiter, a plugin) goes to stderr. ``echo_json`` still writes to
+    the real stdout. (A foreground job's own output is the job's, and is not ours to move.)"""
+    if not enabled:
+        yield
+        return
+    _json_streams.append(sys.stdout)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        _json_streams.pop()
+
+
+def echo_json(data: Any) -> None:
+    """Print the command's JSON answer on stdout (see ``stdout_for_json``)."""
+    stream = _json_streams[-1] if _json_streams else sys.stdout
+    click.echo(json.dumps(data, indent=2), file=stream)
 
 
 class TerminalReporter:
@@ -135,7 +162,7 @@ def print_result(
 ) -> None:
     reporter.done()
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        echo_json(result.to_dict())
     for w in result.waiters:
         reporter.phase(f"waiter {w['name']}: {w['outcome']}"
                        + (f" - {w['detail']}" if w["detail"] else ""))

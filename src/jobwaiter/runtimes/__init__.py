@@ -12,7 +12,7 @@ from importlib import metadata
 from typing import Any
 
 from jobwaiter.errors import UsageError
-from jobwaiter.plugins import load
+from jobwaiter.plugins import load, plugin_code
 from jobwaiter.runtimes.base import NodeLike, Runtime, RuntimeStartError
 from jobwaiter.waiters.base import Waiter
 
@@ -65,7 +65,18 @@ def configured_runtimes(config: Mapping[str, Any]) -> list[Runtime]:
     """The runtimes named in the config's ``runtime.types``, in that order."""
     section = config.get("runtime") or {}
     names = list(dict.fromkeys(section.get("types") or []))
-    return [runtime_class(name)(config) for name in names]
+    return [_build(runtime_class(name), config) for name in names]
+
+
+def _build(cls: type[Runtime], config: Mapping[str, Any]) -> Runtime:
+    try:
+        with plugin_code():
+            return cls(config)
+    except UsageError:
+        raise
+    except Exception as exc:
+        raise UsageError(f"runtime {cls.name or cls.__name__!r} could not be set up: "
+                         f"{type(exc).__name__}: {exc}") from exc
 
 
 def runtime_waiters(config: dict[str, Any]) -> dict[str, type[Waiter]]:

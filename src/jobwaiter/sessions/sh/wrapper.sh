@@ -29,8 +29,12 @@ fi
 
 # The launch environment (NUL-separated, later entries win), then what the session itself
 # provides. The saved copy is removed as soon as it is read: it may hold secrets.
-mapfile -d '' jw_env < "$d/env.0" || exit 125
+mapfile -d '' jw_saved < "$d/env.0" || exit 125
 rm -f "$d/env.0"
+# Only NAME=VALUE entries: env(1) would take anything else for the command to run.
+jw_env=()
+for e in "${jw_saved[@]}"; do [[ $e == [!=]*=* ]] && jw_env+=("$e"); done
+unset jw_saved e
 jw_name=${d##*/}
 for v in TMUX TMUX_PANE STY WINDOW TERM; do
   [ -n "${!v+x}" ] && jw_env+=("$v=${!v}")
