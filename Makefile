@@ -49,9 +49,13 @@ test-deps: test-packages venv
 test: test-deps
 	$(BIN)/pytest -q
 
+# Code that runs on the head must work with python3 3.8 (tests/test_head_python.py runs it).
+HEAD_CODE := $(addprefix src/jobwaiter/,records sessions waiters runtimes transport errors.py plugins.py)
+
 lint: test-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/vermin -q -t=3.8- --no-tips --violations $(HEAD_CODE)
 
 bench: venv
 	$(BIN)/python bench/detect_latency.py

@@ -4,9 +4,11 @@ classes. Whatever that code does at import or construction is contained here."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import sys
 from collections.abc import Iterator
+from importlib import metadata
 from typing import Any
 
 
@@ -40,3 +42,17 @@ def load(target: str) -> Any:
     for part in attr.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+def entry_points(group: str) -> dict[str, str]:
+    """``{name: "module:attr"}`` of an entry-point group. Scanning the installed packages is
+    slow, so the answer is kept for as long as ``sys.path`` is the same."""
+    return dict(_scan(group, tuple(sys.path)))
+
+
+@functools.lru_cache(maxsize=None)
+def _scan(group: str, path: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    found: Any = metadata.entry_points()
+    # Python 3.10+ selects by keyword; 3.8 and 3.9 return a dict of groups.
+    chosen = found.select(group=group) if hasattr(found, "select") else found.get(group, ())
+    return tuple((ep.name, ep.value) for ep in chosen)

@@ -8,11 +8,10 @@ are registered there too) and imported only when a config names them. Stdlib onl
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from importlib import metadata
 from typing import Any
 
 from jobwaiter.errors import UsageError
-from jobwaiter.plugins import load, plugin_code
+from jobwaiter.plugins import entry_points, load, plugin_code
 from jobwaiter.runtimes.base import NodeLike, Runtime, RuntimeStartError
 from jobwaiter.waiters.base import Waiter
 
@@ -38,8 +37,7 @@ __all__ = [
 
 
 def _entry_points() -> dict[str, str]:
-    found = {ep.name: ep.value for ep in metadata.entry_points(group=GROUP)}
-    return {**_FALLBACK, **found}
+    return {**_FALLBACK, **entry_points(GROUP)}
 
 
 def runtime_names() -> list[str]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 _DIR = Path(__file__).with_name("sh")
 
 
-@cache
+@lru_cache(maxsize=None)
 def _script(*names: str) -> str:
     return "\n".join((_DIR / name).read_text() for name in names)
 

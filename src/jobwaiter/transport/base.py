@@ -7,14 +7,15 @@ Commands are argv lists. A transport that needs a shell string (SSH) joins the l
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Sequence
+import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from jobwaiter.errors import CommandError
 
 #: Receives a captured command's output as it arrives: ``("stdout" | "stderr", line)``.
-OutputSink = Callable[[str, str], None]
+OutputSink = typing.Callable[[str, str], None]
 
 
 @dataclass(frozen=True)

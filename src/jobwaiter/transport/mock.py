@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import typing
+from collections.abc import Sequence
 
 from jobwaiter.transport.base import CommandResult, OutputSink
 
-Handler = Callable[[tuple[str, ...], bytes | None], CommandResult | tuple[int, str]]
+Handler = typing.Callable[[tuple[str, ...], bytes | None], CommandResult | tuple[int, str]]
 
 
 class MockTransport:

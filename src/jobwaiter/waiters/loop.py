@@ -8,6 +8,7 @@ Clock and sleep are injected so tests run without waiting.
 from __future__ import annotations
 
 import time
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -61,7 +62,7 @@ class WaitReport:
         return SUCCEEDED
 
 
-Progress = Callable[[str, float], None]
+Progress = typing.Callable[[str, float], None]
 
 
 class WaitLoop:

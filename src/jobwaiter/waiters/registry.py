@@ -8,12 +8,11 @@ import inspect
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from importlib import metadata
 from typing import Any
 
 from jobwaiter.errors import SpecError
+from jobwaiter.plugins import entry_points, plugin_code
 from jobwaiter.plugins import load as _load
-from jobwaiter.plugins import plugin_code
 from jobwaiter.waiters.base import JobWaiter, Waiter
 from jobwaiter.waiters.blocking import BlockingWaiter
 from jobwaiter.waiters.spec import Spec, parse_spec
@@ -31,8 +30,7 @@ _FALLBACK = {
 
 
 def _entry_points() -> dict[str, str]:
-    found = {ep.name: ep.value for ep in metadata.entry_points(group=GROUP)}
-    return {**_FALLBACK, **found}
+    return {**_FALLBACK, **entry_points(GROUP)}
 
 
 def available(runtime_waiters: Mapping[str, type[Waiter]] | None = None) -> list[

@@ -7,7 +7,7 @@ import re
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,7 +38,7 @@ _SCALA_MARKER = "val jobwaiterScriptEnded = true"
 _SCALA_EXIT = ("System.exit(if (jobwaiterScriptEnded) 0 else 1)", "System.exit(1)")
 
 
-@cache
+@lru_cache(maxsize=None)
 def _daemon_script() -> str:
     return (Path(__file__).with_name("sh") / "daemon.sh").read_text()
 

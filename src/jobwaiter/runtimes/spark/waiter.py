@@ -139,7 +139,7 @@ class SparkWaiter(Waiter):
         except Exception:  # the message is a nicety; the failure stands
             return failed
         messages = {}
-        for app, answer in zip(drivers, answers, strict=True):
+        for app, answer in zip(drivers, answers):
             data, _ = _json(answer, "REST submission server")
             message = str(data.get("message") or "").strip().splitlines()
             if message:
