@@ -226,8 +226,8 @@ def test_api_refuses_to_stop_a_busy_cluster_without_asking(env) -> None:
         wait_for(lambda: (env.record(other.job) / "pid").exists())
         result = cluster.exec("true", stop=True)
         assert result.ok
-        assert result.stop is not None and result.stop["ran"] is False
-        assert other.job in result.stop["detail"]
+        assert result.stop is not None and result.stop.ran is False
+        assert other.job in result.stop.detail
         assert not (env.home / "cluster.log").exists()
         assert [j.name for j in cluster.jobs()][:1] == [result.job]
 

@@ -205,7 +205,7 @@ def test_waits_through_the_new_submitted_gap_until_finished(env, rm) -> None:  #
     assert result.outcome is Outcome.SUCCEEDED, result.message
     (app,) = rm.apps
     assert took >= 1.6, "returned before the application finished"
-    detail = result.waiters[0]["detail"]
+    detail = result.waiters[0].detail
     assert f"{app.id} (app0) FINISHED/SUCCEEDED" in str(detail)
     # Every query named the states it wanted and the job's start (default scope).
     assert rm.queries
@@ -286,7 +286,7 @@ def test_resource_manager_unreachable_for_a_while(env, rm) -> None:  # type: ign
     assert took >= 1.5
     assert any("YARN ResourceManager" in m and "unreachable" in m and "retrying" in m
                for m in seen), seen
-    assert "FINISHED/SUCCEEDED" in str(result.waiters[0]["detail"])
+    assert "FINISHED/SUCCEEDED" in str(result.waiters[0].detail)
 
 
 def test_unreachable_until_the_timeout_is_a_timeout_not_success(env, cli) -> None:  # type: ignore[no-untyped-def]

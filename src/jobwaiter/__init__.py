@@ -18,7 +18,10 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Cluster": "jobwaiter.cluster.cluster",
     "JobResult": "jobwaiter.jobs.result",
-    "Outcome": "jobwaiter.jobs.result",
+    "Outcome": "jobwaiter.outcome",
+    "StopReport": "jobwaiter.jobs.result",
+    "KillReport": "jobwaiter.jobs.inspect",
+    "WaiterOutcome": "jobwaiter.waiters.loop",
     "CommandResult": "jobwaiter.transport.base",
     "Check": "jobwaiter.waiters.base",
     "JobContext": "jobwaiter.waiters.base",

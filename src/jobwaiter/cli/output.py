@@ -14,41 +14,27 @@ from typing import Any, TextIO
 import click
 
 from jobwaiter.jobs.result import JobResult, Outcome
+from jobwaiter.outcome import (
+    EXIT_INTERRUPTED,
+    EXIT_LOST,
+    EXIT_TIMEOUT,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    EXIT_WAITER_FAILED,
+)
+from jobwaiter.outcome import exit_code as outcome_exit_code
 
-# The exit code table of the README.
+__all__ = ["EXIT_INTERRUPTED", "EXIT_LOST", "EXIT_TIMEOUT", "EXIT_UNREACHABLE", "EXIT_USAGE",
+           "EXIT_WAITER_FAILED", "TerminalReporter", "echo_json", "error_line", "exit_code",
+           "print_result", "stdout_for_json"]
+
+# The exit code table of the README (jobwaiter.outcome has it in one place).
 EXIT_OK = 0
 EXIT_STOP_FAILED = 1
-EXIT_LAUNCH_FAILED = 1
-EXIT_USAGE = 2
-EXIT_TIMEOUT = 124
-EXIT_LOST = 125
-EXIT_WAITER_FAILED = 126
-EXIT_INTERRUPTED = 130
-EXIT_UNREACHABLE = 255
 
 
 def exit_code(result: JobResult) -> int:
-    match result.outcome:
-        case Outcome.SUCCEEDED | Outcome.STARTED:
-            return EXIT_OK
-        case Outcome.FAILED:
-            status = result.exit_status or 1
-            return status if 1 <= status <= 255 else 1
-        case Outcome.LOST | Outcome.LOST_RUNNING:
-            return EXIT_LOST
-        case Outcome.LAUNCH_FAILED:
-            return EXIT_LAUNCH_FAILED
-        case Outcome.WAITER_FAILED:
-            return EXIT_WAITER_FAILED
-        case Outcome.TIMEOUT:
-            return EXIT_TIMEOUT
-        case Outcome.INTERRUPTED:
-            return EXIT_INTERRUPTED
-        case Outcome.UNREACHABLE:
-            return EXIT_UNREACHABLE
-        case Outcome.STOP_FAILED:
-            return EXIT_STOP_FAILED
-    return 1
+    return outcome_exit_code(result.outcome, result.exit_status)
 
 
 _json_streams: list[TextIO] = []
@@ -164,8 +150,7 @@ def print_result(
     if as_json:
         echo_json(result.to_dict())
     for w in result.waiters:
-        reporter.phase(f"waiter {w['name']}: {w['outcome']}"
-                       + (f" - {w['detail']}" if w["detail"] else ""))
+        reporter.phase(f"waiter {w.name}: {w.state}" + (f" - {w.detail}" if w.detail else ""))
     line = f"result: {result.outcome}"
     if result.exit_status is not None:
         line += f" (exit status {result.exit_status})"

@@ -18,6 +18,7 @@ from jobwaiter.cluster.control import control_script
 from jobwaiter.cluster.providers.base import Node
 from jobwaiter.errors import CommandError, TransportError, UsageError
 from jobwaiter.jobs.request import JobRequest
+from jobwaiter.jobs.result import StopReport
 from jobwaiter.jobs.run import job_meta
 from jobwaiter.records import new_name
 from jobwaiter.sessions import launch_argv, launch_input
@@ -64,7 +65,7 @@ class NodesResult:
     """``exec --all-nodes``: one run per node, head first, and the stop if one was asked."""
 
     runs: tuple[NodeRun, ...]
-    stop: dict[str, Any] | None = None
+    stop: StopReport | None = None
 
     @property
     def failed(self) -> list[NodeRun]:
@@ -72,11 +73,12 @@ class NodesResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and (self.stop is None or self.stop.get("ok") is not False)
+        return not self.failed and (self.stop is None or self.stop.ok is not False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"outcome": "succeeded" if self.ok else "failed",
-                "nodes": [r.to_dict() for r in self.runs], "stop": self.stop}
+                "nodes": [r.to_dict() for r in self.runs],
+                "stop": None if self.stop is None else self.stop.to_dict()}
 
 
 def find_node(nodes: Sequence[Node], address: str) -> Node:
@@ -199,15 +201,15 @@ def run_everywhere(
     return NodesResult(tuple(runs), stop)
 
 
-def _stop_after(cluster: Cluster, runs: list[NodeRun]) -> dict[str, Any]:
+def _stop_after(cluster: Cluster, runs: list[NodeRun]) -> StopReport:
     lost = [r.node.ip for r in runs if r.result is None]
     if lost:
-        detail = f"not stopped: the command's state is unknown on {', '.join(lost)}"
-        cluster.reporter.warn(detail)
-        return {"ran": False, "ok": None, "detail": detail}
+        stop = StopReport.declined(f"the command's state is unknown on {', '.join(lost)}")
+        cluster.reporter.warn(stop.detail)
+        return stop
     cluster.reporter.phase(f"stopping cluster {cluster.name}")
     try:
         lines = cluster.stop()
     except (CommandError, TransportError) as exc:
-        return {"ran": True, "ok": False, "detail": str(exc)}
-    return {"ran": True, "ok": True, "detail": "; ".join(lines)}
+        return StopReport(True, False, str(exc))
+    return StopReport(True, True, "; ".join(lines))

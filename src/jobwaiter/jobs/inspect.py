@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from jobwaiter.errors import CommandError, UsageError
 from jobwaiter.jobs.request import JobRequest
-from jobwaiter.jobs.result import JobResult, Outcome
+from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.run import finish_wait, plan_waiters
 from jobwaiter.records import JobRecord, check_name
 from jobwaiter.records.read import read_records
@@ -66,14 +66,24 @@ def _with_session_stop(cluster: Cluster, result: JobResult) -> JobResult:
     if result.stop is not None or result.outcome not in (Outcome.SUCCEEDED, Outcome.FAILED):
         return result
     records = read_records(cluster.head, [result.job])
-    stop = records[0].stop_report() if records else None
-    if stop is None:
+    record = records[0] if records else None
+    if record is None or (stop := _session_stop(record)) is None:
         return result
-    if result.outcome is Outcome.SUCCEEDED and not stop["ok"]:
+    if result.outcome is Outcome.SUCCEEDED and not stop.ok:
         return replace(result, outcome=Outcome.STOP_FAILED, stop=stop,
                        message=f"the job succeeded but stopping the cluster failed: "
-                               f"{stop['detail']}")
+                               f"{stop.detail}")
     return replace(result, stop=stop)
+
+
+def _session_stop(record: JobRecord) -> StopReport | None:
+    """The stop that ran inside the job's session, when one was asked for and has ended."""
+    if record.stop_status is None or not record.stop_in_session:
+        return None
+    detail = f"stopped inside the session (exit status {record.stop_status})"
+    if record.stop_log:
+        detail += f": {record.stop_log}"
+    return StopReport(True, record.stop_status == 0, detail)
 
 
 def list_jobs(cluster: Cluster, include_old: bool = False) -> list[JobRecord]:

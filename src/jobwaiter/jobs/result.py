@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from jobwaiter.outcome import Outcome
+from jobwaiter.waiters.loop import WaiterOutcome
 
-class Outcome(str, enum.Enum):
-    SUCCEEDED = "succeeded"          # recorded status 0 and every waiter succeeded
-    FAILED = "failed"                # the job's recorded status was not 0
-    LOST = "lost"                    # the session ended without recording a status
-    LOST_RUNNING = "lost_running"    # lost, and processes of the job still run
-    LAUNCH_FAILED = "launch_failed"  # the job could not be started (nothing ran)
-    WAITER_FAILED = "waiter_failed"  # the job exited 0 but a waiter failed
-    TIMEOUT = "timeout"              # --job-timeout reached; the job keeps running
-    INTERRUPTED = "interrupted"      # Ctrl-C while waiting; the job keeps running
-    UNREACHABLE = "unreachable"      # the head could not be reached; state unknown
-    STARTED = "started"              # a session without a waiter: started, not waited for
-    STOP_FAILED = "stop_failed"      # the job succeeded but stopping the cluster failed
-
-    def __str__(self) -> str:
-        return self.value
+__all__ = ["JobResult", "Outcome", "StopReport", "iso"]
 
 
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class StopReport:
+    """What ``--stop`` did: whether the stop ran, whether it worked (None: it did not run),
+    and what it said or why it did not run."""
+
+    ran: bool
+    ok: bool | None
+    detail: str = ""
+
+    @classmethod
+    def declined(cls, why: str) -> StopReport:
+        return cls(False, None, f"not stopped: {why}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ran": self.ran, "ok": self.ok, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,8 @@ class JobResult:
     log_path: str | None = None
     started_at: float | None = None
     ended_at: float | None = None
-    waiters: tuple[dict[str, Any], ...] = field(default_factory=tuple)
-    stop: dict[str, Any] | None = None
+    waiters: tuple[WaiterOutcome, ...] = field(default_factory=tuple)
+    stop: StopReport | None = None
     message: str = ""
 
     @property
@@ -59,7 +63,7 @@ class JobResult:
             "log_path": self.log_path,
             "started_at": iso(self.started_at),
             "ended_at": iso(self.ended_at),
-            "waiters": list(self.waiters),
-            "stop": self.stop,
+            "waiters": [w.as_dict() for w in self.waiters],
+            "stop": None if self.stop is None else self.stop.to_dict(),
             "message": self.message,
         }

@@ -16,7 +16,7 @@ from jobwaiter.errors import (
     UsageError,
 )
 from jobwaiter.jobs.request import JobRequest
-from jobwaiter.jobs.result import JobResult, Outcome
+from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.records import JobRecord, log_path, new_name
 from jobwaiter.records.read import read_records
 from jobwaiter.sessions import launch_argv, launch_input, survivors_argv
@@ -194,7 +194,7 @@ def finish_wait(
 
 
 def _from_report(base: JobResult, report: WaitReport) -> JobResult:
-    waiters = tuple(o.as_dict() for o in report.outcomes)
+    waiters = report.outcomes
     status = base.exit_status
     ended = base.ended_at
     for o in report.outcomes:
@@ -249,26 +249,24 @@ def _maybe_stop(cluster: Cluster, result: JobResult, req: JobRequest) -> JobResu
         result = _unless_survivors(cluster, result)
     if result.outcome not in _STOP_AFTER:
         cluster.reporter.warn(f"not stopping the cluster: the job's outcome is {result.outcome}")
-        return replace(result, stop={"ran": False, "ok": None,
-                                     "detail": f"not stopped: {result.outcome}"})
+        return replace(result, stop=StopReport.declined(str(result.outcome)))
     others = [r.name for r in read_records(cluster.head) if r.running and r.name != result.job]
     if others and not cluster.confirm(
         f"other jobs are still running on cluster {cluster.name} ({', '.join(others)}); "
         "stop it anyway"
     ):
         cluster.reporter.warn(f"not stopping the cluster: {len(others)} other job(s) running")
-        return replace(result, stop={"ran": False, "ok": None,
-                                     "detail": "not stopped: other jobs running: "
-                                               + ", ".join(others)})
+        return replace(result, stop=StopReport.declined("other jobs running: "
+                                                        + ", ".join(others)))
     cluster.reporter.phase(f"stopping cluster {cluster.name}")
     try:
         lines = cluster.stop()
     except (CommandError, TransportError) as exc:
-        stop = {"ran": True, "ok": False, "detail": str(exc)}
+        stop = StopReport(True, False, str(exc))
         if result.outcome is Outcome.SUCCEEDED:
             return replace(result, outcome=Outcome.STOP_FAILED, stop=stop,
                            message=f"the job succeeded but stopping the cluster failed: {exc}")
         return replace(result, stop=stop)
     except JobwaiterError:
         raise
-    return replace(result, stop={"ran": True, "ok": True, "detail": "; ".join(lines)})
+    return replace(result, stop=StopReport(True, True, "; ".join(lines)))

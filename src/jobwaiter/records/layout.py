@@ -111,18 +111,10 @@ class JobRecord:
         """Gone without a recorded status: never to be mistaken for success."""
         return not self.ended and not self.wrapper_alive and not self.session_alive
 
-    def stop_report(self) -> dict[str, Any] | None:
-        """The result of a stop that ran inside the job's session, as ``JobResult.stop``
-        has it (None: no such stop was asked, or it has not ended)."""
-        if not self.meta.get("stop") or self.meta.get("spec") or not self.session:
-            return None
-        if self.stop_status is None:
-            return None
-        ok = self.stop_status == 0
-        detail = f"stopped inside the session (exit status {self.stop_status})"
-        if self.stop_log:
-            detail += f": {self.stop_log}"
-        return {"ran": True, "ok": ok, "detail": detail}
+    @property
+    def stop_in_session(self) -> bool:
+        """Whether the job's own session stops the cluster (``--stop`` without a waiter)."""
+        return bool(self.meta.get("stop")) and not self.meta.get("spec") and bool(self.session)
 
     @property
     def alive(self) -> bool:

@@ -13,15 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from jobwaiter.errors import AccessError, TransportError, WaiterError
+from jobwaiter.outcome import Outcome
 from jobwaiter.waiters.base import Check, JobContext, Waiter
 
-# A waiter's final state, as it appears in results and JSON.
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-LOST = "lost"
-TIMEOUT = "timeout"
-UNREACHABLE = "unreachable"
-SKIPPED = "skipped"
+# A waiter's final state (the names of one vocabulary with the job's outcome).
+SUCCEEDED = Outcome.SUCCEEDED
+FAILED = Outcome.FAILED
+LOST = Outcome.LOST
+TIMEOUT = Outcome.TIMEOUT
+UNREACHABLE = Outcome.UNREACHABLE
+SKIPPED = Outcome.SKIPPED
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,17 @@ class Pacing:
 
 @dataclass(frozen=True)
 class WaiterOutcome:
+    """How one waiter ended: ``state`` is one of the six above."""
+
     name: str
-    state: str
+    state: Outcome
     detail: str = ""
     exit_status: int | None = None
     ended_at: float | None = None
     survivors: int = 0
 
     def as_dict(self) -> dict[str, object]:
-        return {"name": self.name, "outcome": self.state, "detail": self.detail}
+        return {"name": self.name, "outcome": self.state.value, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class WaitReport:
     outcomes: tuple[WaiterOutcome, ...] = field(default_factory=tuple)
 
     @property
-    def state(self) -> str:
+    def state(self) -> Outcome:
         """SUCCEEDED if every waiter succeeded, else the first non-success state."""
         for o in self.outcomes:
             if o.state != SUCCEEDED:
