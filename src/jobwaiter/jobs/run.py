@@ -250,7 +250,7 @@ def _maybe_stop(cluster: Cluster, result: JobResult, req: JobRequest) -> JobResu
     if result.outcome not in _STOP_AFTER:
         cluster.reporter.warn(f"not stopping the cluster: the job's outcome is {result.outcome}")
         return replace(result, stop=StopReport.declined(str(result.outcome)))
-    others = [r.name for r in read_records(cluster.head) if r.running and r.name != result.job]
+    others = [r.name for r in read_records(cluster.head) if r.alive and r.name != result.job]
     if others and not cluster.confirm(
         f"other jobs are still running on cluster {cluster.name} ({', '.join(others)}); "
         "stop it anyway"
