@@ -413,3 +413,56 @@ def test_a_waiter_that_prints_while_waiting_leaves_stdout_to_json(env, cli) -> N
     assert r.code == 0, r.err
     assert json.loads(r.out)["outcome"] == "succeeded"
     assert "polling the queue" in r.err
+
+
+def test_a_lost_job_whose_daemon_cleared_its_environment_still_blocks_the_stop(env, cli):  # type: ignore[no-untyped-def]
+    pid_file = env.home / "daemon.pid"
+    # Only the daemon outlives the hangup, and it carries no JOBWAITER_JOB.
+    cmd = f"(trap '' HUP; exec env -i sleep 8) & echo $! > {pid_file}; sleep 30"
+
+    def kill_wrapper() -> None:
+        wait_for(lambda: pid_file.exists(), timeout=20)
+        os.kill(int((_records(env)[0] / "pid").read_text()), signal.SIGKILL)
+
+    t = threading.Thread(target=kill_wrapper)
+    t.start()
+    r = cli("exec", str(env.config), cmd, "--tmux", "--job-waiter=tmux", "--json",
+            "--stop", "-y")
+    t.join()
+    assert r.code == 125 and r.json["outcome"] == "lost_running", r.err
+    assert "stopped" not in _cluster_log(env)
+    daemon = int(pid_file.read_text())
+    assert b"JOBWAITER_JOB" not in Path(f"/proc/{daemon}/environ").read_bytes()
+    os.kill(daemon, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("raised", ["SystemExit(0)", "ValueError('bad json')",
+                                    "GeneratorExit()"])
+def test_a_waiter_whose_check_raises_fails_the_wait(env, cli, raised: str) -> None:
+    module = f"bomb_{abs(hash(raised))}"
+    (env.home / f"{module}.py").write_text(
+        "from jobwaiter import Waiter\n"
+        "class W(Waiter):\n"
+        "    name = 'bomb'\n"
+        "    def check(self, job, block):\n"
+        f"        raise {raised}\n")
+    r = cli("exec", str(env.config), "true", "--tmux", "--json",
+            f"--job-waiter=chain[tmux, {module}.W]")
+    assert r.code == 126, r.err
+    assert r.json["outcome"] == "waiter_failed"
+    assert raised.split("(")[0] in r.json["message"]
+
+
+def test_an_exported_shell_state_cannot_break_our_scripts(env, cli, monkeypatch) -> None:
+    monkeypatch.setenv("SHELLOPTS", "errexit:nounset:xtrace:noglob")
+    monkeypatch.setenv("BASHOPTS", "nullglob:failglob")
+    monkeypatch.setenv("IFS", "x")
+    monkeypatch.setenv("CDPATH", "/tmp")
+    for fn in ("flock", "tmux", "cat", "head", "grep"):
+        monkeypatch.setenv(f"BASH_FUNC_{fn}%%", "() { echo fake; return 0; }")
+    r = cli("exec", str(env.config), "sleep 1; exit 4", "--tmux", "--job-waiter=tmux",
+            "--json")
+    assert r.code == 4, r.err
+    name = r.json["session"]
+    assert cli("wait", str(env.config), name, "--json").json["exit_status"] == 4
+    assert cli("jobs", str(env.config), "--json").json[0]["state"] == "failed (4)"

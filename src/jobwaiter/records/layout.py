@@ -133,8 +133,6 @@ class JobRecord:
         status, ended = _field_stamp(fields, "status", problems)
         stop_status, _ = _field_stamp(fields, "stop_status", problems)
         started = fields.get("started")
-        if started and not _is_float(started):
-            problems.append(f"started: {started[:60]!r} is not a time")
         pid = fields.get("pid")
         survivors = fields.get("survivors")
         return cls(

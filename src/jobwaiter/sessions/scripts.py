@@ -16,7 +16,7 @@ def _script(*names: str) -> str:
 
 def wrapper_text() -> str:
     """The job wrapper; the launch copies it into the record as ``run.sh``."""
-    return _script("wrapper.sh")
+    return _script("clean.sh", "wrapper.sh")
 
 
 def launch_argv(
@@ -24,8 +24,8 @@ def launch_argv(
 ) -> list[str]:
     """Create the record of job ``name`` and start it; ``launch_input`` is its stdin."""
     return [
-        "bash", "-c", _script("launch.sh"), "jw", name, kind, wrapper_text(), stop_script,
-        log, "1" if tee else "0", "1" if hold else "0",
+        "bash", "-c", _script("clean.sh", "launch.sh"), "jw", name, kind, wrapper_text(),
+        stop_script, log, "1" if tee else "0", "1" if hold else "0",
     ]  # fmt: skip
 
 
@@ -60,7 +60,8 @@ def survivors_argv(name: str) -> list[str]:
 def follow_argv(name: str, log: str, follow: bool, lines: int | None) -> list[str]:
     """Print a job's log (all of it, or the last ``lines``), following it until the job ends."""
     count = "all" if lines is None else str(lines)
-    return ["bash", "-c", _script("follow.sh"), "jw", name, log, "1" if follow else "0", count]
+    return ["bash", "-c", _script("clean.sh", "follow.sh"), "jw", name, log,
+            "1" if follow else "0", count]
 
 
 def prune_argv(names: list[str]) -> list[str]:

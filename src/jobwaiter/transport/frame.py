@@ -25,7 +25,14 @@ CUT_SHORT = 254
 
 # $1 is the nonce. The command runs in a subshell so that its own `exit`, `exec` or EXIT
 # trap cannot skip the end marker. --norc: a bash started over SSH would source ~/.bashrc.
+# First the shell state our scripts assume, whatever the environment exported (SHELLOPTS,
+# BASHOPTS, functions standing in for flock or tmux); the job itself never runs here.
 _BEGIN = (
+    "IFS=$' \\t\\n'; set +o allexport +o errexit +o noclobber +o noglob +o nounset "
+    "+o pipefail +o verbose +o xtrace +o posix\n"
+    "shopt -u failglob nullglob dotglob nocaseglob nocasematch globstar extglob "
+    "expand_aliases 2>/dev/null\n"
+    "unset -f $(compgen -A function) 2>/dev/null; unset CDPATH GLOBIGNORE\n"
     "jw_n=$1; shift\n"
     "printf '\\n<%s\\n' \"$jw_n\"; printf '\\n<%s\\n' \"$jw_n\" >&2\n"
 )

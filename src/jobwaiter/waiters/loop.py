@@ -139,6 +139,13 @@ class WaitLoop:
                 check = Check.pending(f"head unreachable, reconnecting ({exc})")
             except WaiterError as exc:
                 return WaiterOutcome(waiter.label, FAILED, str(exc))
+            except KeyboardInterrupt:
+                raise  # Ctrl-C: the caller says the job keeps running
+            except BaseException as exc:
+                # A waiter's own bug, or a plugin's sys.exit(0): a failed wait, never an exit
+                # of ours (SystemExit(0) would otherwise end jobwaiter with "success").
+                return WaiterOutcome(waiter.label, FAILED,
+                                     f"the waiter raised {type(exc).__name__}: {exc}")
             else:
                 if unreachable_since is not None:
                     self.progress(f"{waiter.label}: reconnected", self.clock() - start)

@@ -23,7 +23,7 @@ if flock -s -n "$d/lock" true 2>/dev/null; then
   # Nobody holds the lock: the wrapper is gone. It writes the status before it lets go, and
   # a kill that took the wrapper down writes it before it lets go of kill.lock.
   [ ! -e "$d/kill.lock" ] || flock -s -w 60 "$d/kill.lock" true 2>/dev/null
-  if [ -s "$d/status" ]; then status; else echo "lost $(job_pids "$name" | wc -l)"; fi
+  if [ -s "$d/status" ]; then status; else echo "lost $(job_survivors "$name" | wc -l)"; fi
 else
   echo running
 fi

@@ -9,3 +9,25 @@ job_pids() {
     | sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p' | grep -vx -- "$$"
   return 0
 }
+
+# session_pids SID: the live processes of session SID. The wrapper of a tmux or screen job
+# leads its own session, and Linux never hands out a number that a live process still uses
+# as its session id: while such a process lives, it is the job's or a child of it that kept
+# the session (even one that cleared its environment). Used to decide "is anything of the job
+# left?", conservatively; only job_pids decides what may be signalled.
+session_pids() {
+  local f s a
+  for f in /proc/[0-9]*/stat; do
+    read -r s < "$f" 2>/dev/null || continue
+    a=(${s##*) })
+    [ "${a[3]}" = "$1" ] && [ "${a[0]}" != Z ] && echo "${f//[!0-9]/}"
+  done
+  return 0
+}
+
+# job_survivors NAME: every live process that may still be job NAME's.
+job_survivors() {
+  local sid=""
+  [ -s "$HOME/.jobwaiter/jobs/$1/sid" ] && sid=$(cat "$HOME/.jobwaiter/jobs/$1/sid")
+  { job_pids "$1"; [ -z "$sid" ] || session_pids "$sid"; } | sort -u
+}

@@ -4,6 +4,6 @@ cd "$HOME/.jobwaiter/jobs" 2>/dev/null || exit 0
 for n in "$@"; do
   [ -d "$n" ] || continue
   if [ -e "$n/pid" ] && ! flock -s -n "$n/lock" true; then echo "kept $n (running)"; continue; fi
-  if [ -n "$(job_pids "$n")" ]; then echo "kept $n (lost, but processes of it still run)"; continue; fi
+  if [ -n "$(job_survivors "$n")" ]; then echo "kept $n (lost, but processes of it still run)"; continue; fi
   rm -rf -- "$n" "$HOME/user/logs/$n.log" && echo "removed $n"
 done

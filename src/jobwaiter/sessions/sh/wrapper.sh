@@ -44,6 +44,13 @@ jw_env+=("JOBWAITER_JOB=$jw_name")
 jw_cmd=$(<"$d/command")
 cd || cd /
 
+# A session leader (tmux, screen) says so: its session id then finds the job's processes
+# later, even those that cleared JOBWAITER_JOB from their environment.
+read -r jw_stat < "/proc/$$/stat"
+jw_fields=(${jw_stat##*) })
+[ "${jw_fields[3]}" = "$$" ] && echo "$$" > "$d/sid"
+unset jw_stat jw_fields
+
 date +%s.%N > "$d/started"
 echo "$$" > "$d/pid.tmp" && mv -f "$d/pid.tmp" "$d/pid"
 
