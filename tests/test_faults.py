@@ -466,3 +466,13 @@ def test_an_exported_shell_state_cannot_break_our_scripts(env, cli, monkeypatch)
     name = r.json["session"]
     assert cli("wait", str(env.config), name, "--json").json["exit_status"] == 4
     assert cli("jobs", str(env.config), "--json").json[0]["state"] == "failed (4)"
+
+
+def test_an_uploaded_script_is_private(env, cli) -> None:
+    os.umask(0o022)
+    script = env.home / "secret_job.sh"
+    script.write_text("exit 0\n")
+    r = cli("submit", str(env.config), str(script))
+    assert r.code == 0, r.err
+    uploaded = env.home / "user" / "jobs" / "secret_job.sh"
+    assert _mode(uploaded) == 0o600

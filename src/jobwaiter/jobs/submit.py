@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 import shlex
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
@@ -23,30 +24,12 @@ if TYPE_CHECKING:
 
 INTERPRETERS = {".sh": "bash", ".py": "python3"}
 
-# Replace the file atomically: a job still reading an older copy keeps its own inode.
-_UPLOAD = r"""
-set -e
-mkdir -p user/jobs user/logs
-t=$(mktemp "user/jobs/.upload.XXXXXX")
-trap 'rm -f "$t"' EXIT
-cat > "$t"
-chmod 644 "$t"
-mv -f "$t" "user/jobs/$1"
-trap - EXIT
-"""
+_SH = Path(__file__).with_name("sh")
 
-_DOWNLOAD = r"""
-set -e
-mkdir -p user/jobs user/logs
-t=$(mktemp "user/jobs/.download.XXXXXX")
-trap 'rm -f "$t"' EXIT
-if command -v curl >/dev/null; then curl -fsSL --retry 2 -o "$t" -- "$2"
-elif command -v wget >/dev/null; then wget -q -O "$t" -- "$2"
-else echo "neither curl nor wget is installed on the head" >&2; exit 1; fi
-chmod 644 "$t"
-mv -f "$t" "user/jobs/$1"
-trap - EXIT
-"""
+
+@cache
+def _script(name: str) -> str:
+    return (_SH / name).read_text()
 
 
 @dataclass(frozen=True)
@@ -64,12 +47,14 @@ class PreparedSubmit:
         """Upload (or download on the head) the script."""
         if self.url is not None:
             reporter.phase(f"downloading {self.url} to ~/{self.remote_path} on the head")
-            result = head.run(["bash", "-c", _DOWNLOAD, "jw", self.basename, self.url])
+            result = head.run(["bash", "-c", _script("download.sh"), "jw", self.basename,
+                               self.url])
             if not result.ok:
                 raise CommandError(result, f"downloading {self.url}")
             return
         reporter.phase(f"uploading {self.basename} to ~/{self.remote_path}")
-        result = head.run(["bash", "-c", _UPLOAD, "jw", self.basename], input=self.data)
+        argv = ["bash", "-c", _script("upload.sh"), "jw", self.basename]
+        result = head.run(argv, input=self.data)
         if not result.ok:
             raise CommandError(result, f"uploading {self.basename}")
 
