@@ -93,8 +93,9 @@ def test_registry() -> None:
     assert "spark" in runtime_names()
     (rt,) = configured_runtimes(config())
     assert isinstance(rt, SparkRuntime)
-    assert runtime_waiters(config()) == {"spark": SparkWaiter}
-    assert runtime_waiters({"cluster_name": "t", "provider": {"type": "local"}}) == {}
+    assert runtime_waiters(configured_runtimes(config())) == {"spark": SparkWaiter}
+    bare = {"cluster_name": "t", "provider": {"type": "local"}}
+    assert runtime_waiters(configured_runtimes(bare)) == {}
 
 
 def test_head_address() -> None:
@@ -109,13 +110,14 @@ def test_head_address() -> None:
 
 
 def test_spark_parameters_share_the_spec_grammar() -> None:
-    (w,) = resolve("spark[all]", config(), runtime_waiters(config()))
+    (w,) = resolve("spark[all]", config(), runtime_waiters(configured_runtimes(config())))
     assert isinstance(w, SparkWaiter) and w.scope_all and w.label == "spark[all]"
-    _, spark = resolve("chain[tmux, spark]", config(), runtime_waiters(config()))
+    catalogue = runtime_waiters(configured_runtimes(config()))
+    _, spark = resolve("chain[tmux, spark]", config(), catalogue)
     assert spark.label == "spark" and not spark.scope_all  # type: ignore[attr-defined]
     for bad in ("spark[everything]", "spark[all, all]", "spark[all[x]]"):
         with pytest.raises(SpecError, match="takes one optional parameter, 'all'"):
-            resolve(bad, config(), runtime_waiters(config()))
+            resolve(bad, config(), runtime_waiters(configured_runtimes(config())))
     with pytest.raises(SpecError, match="unknown job waiter 'spark'"):
         resolve("spark", {"cluster_name": "t"}, {})
     with pytest.raises(SpecError):
@@ -400,11 +402,11 @@ class FakeNode:
 
 def test_stop_commands_per_node() -> None:
     head, w1 = FakeNode("head", "10.0.0.1", True), FakeNode("w1", "10.0.0.2")
-    roles = [(a[5], a[4]) for a in stop_commands(config(), head, [])]
+    roles = [(a[5], a[4]) for a in stop_commands(configured_runtimes(config()), head, [])]
     assert roles == [("worker", "stop"), ("master", "stop")]
-    assert [a[5] for a in stop_commands(config(), head, [w1])] == ["master"]
-    assert [a[5] for a in stop_commands(config(), w1, [w1])] == ["worker"]
-    assert stop_commands(config(cluster_manager="yarn"), head, []) == []
+    assert [a[5] for a in stop_commands(configured_runtimes(config()), head, [w1])] == ["master"]
+    assert [a[5] for a in stop_commands(configured_runtimes(config()), w1, [w1])] == ["worker"]
+    assert stop_commands(configured_runtimes(config(cluster_manager="yarn")), head, []) == []
 
 
 def test_start_over_ssh_uses_each_node_host_without_its_ssh_port() -> None:
@@ -453,8 +455,8 @@ HOSTILE = ["a b", "$HOME", "`id`", "x;y", "it's", "", "--tmux", "line\nbreak"]
 
 
 def test_submit_py_runs_spark_submit_with_args_quoted_once() -> None:
-    rt = submit_runtime(config(master_host="10.1.1.1", master_port=7001,
-                               python="/opt/py/bin/python3"), "spark")
+    rt = submit_runtime(configured_runtimes(config(master_host="10.1.1.1", master_port=7001,
+                                                   python="/opt/py/bin/python3")), "spark")
     cmd = rt.submit_command("user/jobs/app.py", HOSTILE)
     setup, _, run = cmd.partition(" && export SPARK_HOME && ")
     assert setup.startswith("SPARK_HOME=$(/opt/py/bin/python3 -c ")
@@ -488,7 +490,7 @@ def test_submit_runtime_errors(env, cli) -> None:  # type: ignore[no-untyped-def
     assert r.code == 2 and "unknown runtime 'flink'" in r.err
     assert not (env.home / "user" / "jobs" / "app.py").exists()
     with pytest.raises(UsageError):
-        submit_runtime(config(), "nope")
+        submit_runtime(configured_runtimes(config()), "nope")
 
 
 PLUGIN = '''

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import shlex
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +75,15 @@ class Cluster:
     def name(self) -> str:
         return self.config.cluster_name
 
-    @property
+    @cached_property
     def config_dict(self) -> dict[str, Any]:
+        """The validated config as plain data (what waiters and runtimes are given)."""
         return self.config.model_dump(mode="json")
+
+    @cached_property
+    def runtimes(self) -> list[runtimes.Runtime]:
+        """The configured runtimes, built once from the validated config."""
+        return runtimes.configured_runtimes(self.config_dict)
 
     @property
     def provider(self) -> Provider:
@@ -102,7 +109,7 @@ class Cluster:
         if not self.workers:
             return False
         return bool(self.config.worker_stop_commands) or any(
-            runtimes.stop_commands(self.config_dict, w, self.workers) for w in self.workers)
+            runtimes.stop_commands(self.runtimes, w, self.workers) for w in self.workers)
 
     def node_transports(self) -> dict[str, Transport]:
         nodes = [self.provider.head(), *self.workers]
@@ -110,9 +117,7 @@ class Cluster:
 
     def runtime_waiters(self) -> dict[str, type[Waiter]]:
         """Waiters provided by the runtimes this cluster configures."""
-        from jobwaiter.runtimes import runtime_waiters
-
-        return runtime_waiters(self.config_dict)
+        return runtimes.runtime_waiters(self.runtimes)
 
     def attach_command(self, kind: str, session: str) -> list[str]:
         return [*self.head_node.shell_prefix, *session_kind(kind).attach_argv(session)]
@@ -136,7 +141,7 @@ class Cluster:
     def stop_script(self) -> str:
         """What ``--stop`` runs on the head inside a job's session: the runtimes' processes
         on the head, then the head's stop commands."""
-        runtime = runtimes.stop_commands(self.config_dict, self.head_node, self.workers)
+        runtime = runtimes.stop_commands(self.runtimes, self.head_node, self.workers)
         prefix = "".join(f"{shlex.join(argv)} >&2 || echo 'failed: a runtime stop' >&2\n"
                          for argv in runtime)
         return prefix + self._head_stop_script()
@@ -155,14 +160,14 @@ class Cluster:
                                      self.config.worker_start_commands)
         raise_failed(workers, f"starting cluster {self.name}")
         lines = [f"{head.id}: {result.stdout.strip()}", *done_lines(workers)]
-        return lines + runtimes.start_runtimes(self.config_dict, head, self.workers)
+        return lines + runtimes.start_runtimes(self.runtimes, head, self.workers)
 
     def stop(self) -> list[str]:
         """Stop the runtimes, then run the stop commands, the workers' in parallel and then
         the head's (idempotent); raises CommandError if any failed, after trying them all."""
         head = self.provider.head()
         try:
-            lines = runtimes.stop_runtimes(self.config_dict, head, self.workers)
+            lines = runtimes.stop_runtimes(self.runtimes, head, self.workers)
             runtime_error = None
         except JobwaiterError as exc:
             lines, runtime_error = [], exc
@@ -260,7 +265,7 @@ class Cluster:
         """Upload ``script`` to ``~/user/jobs/`` on the head (or download a URL there) and run
         it by type with ``args`` passed verbatim; with ``runtime`` (e.g. ``"spark"``), run it
         with that configured runtime instead (``spark-submit`` for ``.py``)."""
-        runner = runtimes.submit_runtime(self.config_dict, runtime) if runtime else None
+        runner = runtimes.submit_runtime(self.runtimes, runtime) if runtime else None
         prepared = prepare_submit(script, list(args), runner)
         req = self._request(prepared.command, tmux, screen, job_waiter, job_log, stop,
                             job_timeout, env)

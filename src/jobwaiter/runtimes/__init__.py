@@ -77,31 +77,31 @@ def _build(cls: type[Runtime], config: Mapping[str, Any]) -> Runtime:
                          f"{type(exc).__name__}: {exc}") from exc
 
 
-def runtime_waiters(config: dict[str, Any]) -> dict[str, type[Waiter]]:
-    """Waiters of the runtimes named in ``runtime.types``."""
+def runtime_waiters(runtimes: Sequence[Runtime]) -> dict[str, type[Waiter]]:
+    """Waiters of these runtimes (a cluster's ``configured_runtimes``)."""
     waiters: dict[str, type[Waiter]] = {}
-    for runtime in configured_runtimes(config):
+    for runtime in runtimes:
         waiters.update(runtime.waiters())
     return waiters
 
 
 def start_runtimes(
-    config: Mapping[str, Any], head: NodeLike, workers: Sequence[NodeLike]
+    runtimes: Sequence[Runtime], head: NodeLike, workers: Sequence[NodeLike]
 ) -> list[str]:
-    """Start every configured runtime (after the head's start commands have run)."""
+    """Start every runtime, in order (after the head's start commands have run)."""
     lines: list[str] = []
-    for runtime in configured_runtimes(config):
+    for runtime in runtimes:
         lines += runtime.start(head, workers)
     return lines
 
 
 def stop_runtimes(
-    config: Mapping[str, Any], head: NodeLike, workers: Sequence[NodeLike]
+    runtimes: Sequence[Runtime], head: NodeLike, workers: Sequence[NodeLike]
 ) -> list[str]:
-    """Stop every configured runtime, last started first (before the head's stop commands)."""
+    """Stop every runtime, last started first (before the head's stop commands)."""
     lines: list[str] = []
     failure: Exception | None = None
-    for runtime in reversed(configured_runtimes(config)):
+    for runtime in reversed(runtimes):
         try:
             lines += runtime.stop(head, workers)
         except Exception as exc:  # stop the others too, then report
@@ -112,17 +112,17 @@ def stop_runtimes(
 
 
 def stop_commands(
-    config: Mapping[str, Any], node: NodeLike, workers: Sequence[NodeLike]
+    runtimes: Sequence[Runtime], node: NodeLike, workers: Sequence[NodeLike]
 ) -> list[list[str]]:
-    """The argv lists that stop every configured runtime's processes on ``node``."""
-    return [argv for runtime in reversed(configured_runtimes(config))
+    """The argv lists that stop every runtime's processes on ``node``."""
+    return [argv for runtime in reversed(runtimes)
             for argv in runtime.stop_commands(node, workers)]
 
 
-def submit_runtime(config: Mapping[str, Any], name: str) -> Runtime:
-    """The configured runtime that ``submit --runtime NAME`` uses."""
+def submit_runtime(runtimes: Sequence[Runtime], name: str) -> Runtime:
+    """The runtime of these (a cluster's) that ``submit --runtime NAME`` uses."""
     cls = runtime_class(name)  # an unknown name gets the list of known ones
-    for runtime in configured_runtimes(config):
+    for runtime in runtimes:
         if type(runtime) is cls:
             if not runtime.submit_types:
                 raise UsageError(f"the {name} runtime does not run files")
