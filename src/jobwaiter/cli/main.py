@@ -47,32 +47,54 @@ def run(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="jobwaiter", standalone_mode=False)
     except Exit as exc:
         if exc.message:
-            click.echo(exc.message, err=True)
+            say(exc.message)
         return exc.code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # A bare `jobwaiter` or `jobwaiter exec`: the help is what was asked for.
+        say(exc.format_message())
+        return EXIT_USAGE
+    except click.UsageError as exc:
+        say(f"jobwaiter: error: {usage_message(exc)}")
+        return EXIT_USAGE
     except click.ClickException as exc:
-        exc.show()
-        return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+        say(f"jobwaiter: error: {exc.format_message()}")
+        return exc.exit_code
     except click.Abort:
-        click.echo("jobwaiter: aborted", err=True)
+        say("jobwaiter: aborted")
         return 130
     except UsageError as exc:
-        click.echo(f"jobwaiter: error: {exc}", err=True)
+        say(f"jobwaiter: error: {exc}")
         return EXIT_USAGE
     except TransportError as exc:
-        click.echo(f"jobwaiter: error: {exc}", err=True)
+        say(f"jobwaiter: error: {exc}")
         return EXIT_UNREACHABLE
     except CommandError as exc:
-        click.echo(f"jobwaiter: error: {exc}", err=True)
+        say(f"jobwaiter: error: {exc}")
         return 1
     except JobwaiterError as exc:
-        click.echo(f"jobwaiter: error: {exc}", err=True)
+        say(f"jobwaiter: error: {exc}")
         return 1
     except KeyboardInterrupt:
-        click.echo("jobwaiter: interrupted", err=True)
+        say("jobwaiter: interrupted")
         return 130
     return 0
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """Click's four-line usage error as one line, like every other error:
+    ``<message> (see 'jobwaiter exec --help')``."""
+    message = " ".join(exc.format_message().split())
+    command = exc.ctx.command_path if exc.ctx is not None else "jobwaiter"
+    return f"{message} (see '{command} --help')"
+
+
+def say(message: str) -> None:
+    """Print on stderr. Arguments with bytes that are not UTF-8 reach us surrogate-escaped;
+    an error quoting one must still print, so such bytes become U+FFFD."""
+    text = message.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    click.echo(text, err=True)
 
 
 if __name__ == "__main__":

@@ -266,9 +266,15 @@ def load_config(path: str | Path, cluster_name: str | None = None) -> ClusterCon
     """Read and validate a cluster file; ``cluster_name`` overrides the file's name."""
     p = Path(path)
     try:
-        text = p.read_text()
+        raw = p.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Name the place: a stray Latin-1 byte is easy to fix once it can be found.
+        raise ConfigError(f"{p}: not UTF-8: byte 0x{raw[exc.start]:02x} at offset "
+                          f"{exc.start}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
