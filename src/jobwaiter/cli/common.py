@@ -25,7 +25,7 @@ class Exit(Exception):
         self.message = message
 
 
-class Duration(click.ParamType):
+class Duration(click.ParamType[float, Any]):
     """A duration option (see jobwaiter.durations); a bad one is a usage error."""
 
     name = "duration"

@@ -135,6 +135,9 @@ _MANAGED_OPTIONS = {
     "connecttimeout": "use auth.connect_timeout",
 }
 _OPTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+# StrictHostKeyChecking values that still stop at a changed key (case-insensitive). An
+# allow-list: ssh also reads "false", "off" and "no" as off, and may learn more spellings.
+_STRICT_VALUES = ("yes", "true", "ask", "accept-new")
 
 
 class Auth(_Strict):
@@ -178,8 +181,10 @@ class Auth(_Strict):
         if value is None:
             return None
         path = os.path.abspath(os.path.expanduser(value))
+        if os.path.realpath(path) == os.devnull or value.strip().lower() == "none":
+            raise _invalid(f"{value} keeps no host keys, so any host key would be accepted")
         if os.path.exists(path) and not os.path.isfile(path):
-            raise _invalid(f"{path}: not a file")
+            raise _invalid(f"{path}: not a file (a known_hosts file must be a regular file)")
         if not os.path.isdir(os.path.dirname(path)):
             raise _invalid(f"{path}: its directory does not exist")
         return path
@@ -196,9 +201,10 @@ class Auth(_Strict):
                 raise _invalid(f"{name} cannot be set here: {why}")
             if not text or any(c in text for c in "\n\r\0"):
                 raise _invalid(f"{name}: the value must be one non-empty line")
-            if name.lower() == "stricthostkeychecking" and text.lower() in ("no", "off"):
-                raise _invalid("StrictHostKeyChecking=no is refused: a changed host key must "
-                               "stop jobwaiter, not be accepted")
+            if name.lower() == "stricthostkeychecking" and text.lower() not in _STRICT_VALUES:
+                raise _invalid(f"StrictHostKeyChecking={text} is refused: a changed host key "
+                               f"must stop jobwaiter, not be accepted (allowed: "
+                               f"{', '.join(_STRICT_VALUES)})")
         _check_with_ssh(value)
         return value
 
