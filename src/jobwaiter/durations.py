@@ -13,7 +13,7 @@ import math
 import re
 
 _UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_NUMBER = r"\d+(?:\.\d+)?|\.\d+"
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+"  # ASCII only: \d takes any script
 _PART = re.compile(rf"({_NUMBER})([wdhms])")
 _BARE = re.compile(_NUMBER)
 #: Longer than any sensible wait, and far inside what float and time.monotonic() handle.

@@ -56,7 +56,7 @@ def run(argv: list[str] | None = None) -> int:
         say(exc.format_message())
         return EXIT_USAGE
     except click.UsageError as exc:
-        say(f"jobwaiter: error: {usage_message(exc)}")
+        say(f"jobwaiter: error: {usage_message(exc, sys.argv[1:] if argv is None else argv)}")
         return EXIT_USAGE
     except click.ClickException as exc:
         say(f"jobwaiter: error: {exc.format_message()}")
@@ -82,12 +82,19 @@ def run(argv: list[str] | None = None) -> int:
     return 0
 
 
-def usage_message(exc: click.UsageError) -> str:
+def usage_message(exc: click.UsageError, argv: list[str]) -> str:
     """Click's four-line usage error as one line, like every other error:
     ``<message> (see 'jobwaiter exec --help')``."""
     message = " ".join(exc.format_message().split())
-    command = exc.ctx.command_path if exc.ctx is not None else "jobwaiter"
-    return f"{message} (see '{command} --help')"
+    return f"{message} (see '{_command_path(exc, argv)} --help')"
+
+
+def _command_path(exc: click.UsageError, argv: list[str]) -> str:
+    if exc.ctx is not None and exc.ctx.command is not cli:
+        return exc.ctx.command_path
+    # Click reports an option's missing value with the group's context, not the command's.
+    name = next((a for a in argv if not a.startswith("-")), None)
+    return f"jobwaiter {name}" if name in cli.commands else "jobwaiter"
 
 
 def say(message: str) -> None:
