@@ -69,7 +69,7 @@ def test_checking_spellings_are_allowed(tmp_path: Path, user_ssh_config, value: 
 
 @pytest.mark.parametrize("path", ["/dev/null", "none", "NONE"])
 def test_known_hosts_file_that_keeps_nothing(tmp_path: Path, path: str) -> None:
-    with pytest.raises(ConfigError, match="auth.known_hosts_file"):
+    with pytest.raises(ConfigError, match=r"auth\.known_hosts_file: .* keeps no host keys"):
         validate_config(config(tmp_path, known_hosts_file=path))
 
 
@@ -150,3 +150,12 @@ def test_broken_user_config_is_refused_not_ignored(tmp_path: Path, user_ssh_conf
 def test_host_key_problem(lines: str, problem: str | None) -> None:
     found = host_key_problem(effective_settings(lines))
     assert (found is None) if problem is None else (problem in (found or "")), found
+
+
+@pytest.mark.parametrize("word", ["no", "off", "false", "No", "OFF", "False"])
+def test_unquoted_yaml_words_are_read_as_ssh_means_them(tmp_path: Path, word: str) -> None:
+    import yaml
+
+    data = config(tmp_path, ssh_options=yaml.safe_load(f"{{StrictHostKeyChecking: {word}}}"))
+    with pytest.raises(ConfigError, match="StrictHostKeyChecking=no is refused"):
+        validate_config(data)

@@ -189,6 +189,15 @@ class Auth(_Strict):
             raise _invalid(f"{path}: its directory does not exist")
         return path
 
+    @field_validator("ssh_options", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: Any) -> Any:
+        # YAML reads an unquoted yes/no/true/off as a boolean; ssh means the word.
+        if isinstance(value, dict):
+            return {k: ("yes" if v else "no") if isinstance(v, bool) else v
+                    for k, v in value.items()}
+        return value
+
     @field_validator("ssh_options")
     @classmethod
     def _options(cls, value: dict[str, str | int]) -> dict[str, str | int]:
