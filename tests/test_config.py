@@ -55,3 +55,20 @@ def test_example_config_is_valid() -> None:
 
     root = Path(__file__).resolve().parent.parent
     assert load_config(root / "examples" / "local.yaml").provider.type == "local"
+
+
+@pytest.mark.parametrize(
+    ("raw", "byte"),
+    [(b"cluster_name: caf\xe9\n", 0xe9), (b"\xff\xfe", 0xff),
+     (b"cluster_name: t\nprovider: {type: local}\n# \x80\n", 0x80),
+     (b"cluster_name: \xc3\n", 0xc3)],
+)
+def test_non_utf8_config_is_one_line(env, cli, raw: bytes, byte: int) -> None:
+    offset = raw.index(bytes([byte]))
+    path = env.home / "bad.yaml"
+    path.write_bytes(raw)
+    r = cli("exec", str(path), "true")
+    assert r.code == 2
+    lines = r.err.strip().splitlines()
+    assert lines == [f"jobwaiter: error: {path}: not UTF-8: byte 0x{byte:02x} at offset "
+                     f"{offset}"], r.err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -171,3 +172,59 @@ def test_a_silent_head_does_not_stretch_the_timeout(ssh) -> None:
     assert proc.returncode == 255, err
     assert '"outcome": "unreachable"' in out
     assert late < 6 + SILENT_GRACE, f"returned {late:.1f}s after the head went silent"
+
+
+@pytest.mark.parametrize("spelling", ["yes", "TRUE", "Ask", "accept-new", None])
+def test_changed_host_key_is_refused_with_every_allowed_spelling(
+    ssh, cli, tmp_path, spelling: str | None
+) -> None:
+    impostor = tmp_path / "impostor"
+    keygen(impostor)
+    pub = (tmp_path / "impostor.pub").read_text().split()
+    entry = f"[{ssh.head.addr}]:{ssh.head.port} {pub[0]} {pub[1]}\n"
+    ssh.known_hosts.write_text(entry)
+    extra = f"  ssh_options: {{StrictHostKeyChecking: {spelling}}}\n" if spelling else ""
+    config = ssh.write_config("strict.yaml", extra=extra)
+    r = cli("exec", str(config), "touch ~/ran", "-q")
+    assert r.code == 255, r.err
+    assert "has changed" in r.err
+    assert ssh.known_hosts.read_text() == entry
+    assert not (ssh.head.home / "ran").exists()
+
+
+@pytest.mark.parametrize("spelling", ["no", "false", "OFF", "False"])
+def test_disabling_spellings_stop_before_connecting(ssh, cli, spelling: str) -> None:
+    before = ssh.accepted()
+    config = ssh.write_config("off.yaml",
+                              extra=f"  ssh_options: {{StrictHostKeyChecking: {spelling}}}\n")
+    r = cli("exec", str(config), "touch ~/ran")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r.err
+    assert "is refused" in r.err
+    assert ssh.accepted() == before
+    assert not (ssh.head.home / "ran").exists()
+
+
+def test_user_ssh_config_without_known_hosts_stops_before_connecting(
+    ssh, cli, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ssh reads ~/.ssh/config from the passwd home, not $HOME: an ssh on PATH passes ours.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ssh").write_text(f'#!/bin/sh\nexec {shutil.which("ssh")} '
+                                 f'-F {tmp_path}/ssh_config "$@"\n')
+    (bin_dir / "ssh").chmod(0o755)
+    (tmp_path / "ssh_config").write_text(f"Host {ssh.workers[0].addr}\n"
+                                         "  UserKnownHostsFile /dev/null\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    text = ssh.farm.config(ssh.known_hosts).replace(f"  known_hosts_file: {ssh.known_hosts}\n",
+                                                    "")
+    config = ssh.home / "nokh.yaml"
+    config.write_text(text)
+    before = ssh.accepted()
+    r = cli("exec", str(config), "touch ~/ran")
+    assert r.code == 2, r.err
+    line = r.err.strip()
+    assert line.startswith(f"jobwaiter: error: host {ssh.workers[0].address}: ") and \
+        "/dev/null" in line, r.err
+    assert ssh.accepted() == before
+    assert not (ssh.head.home / "ran").exists()

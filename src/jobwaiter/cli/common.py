@@ -11,6 +11,7 @@ import click
 
 from jobwaiter.cli.output import EXIT_USAGE, TerminalReporter
 from jobwaiter.cluster.cluster import Cluster
+from jobwaiter.durations import parse_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,6 +23,24 @@ class Exit(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class Duration(click.ParamType[float, Any]):
+    """A duration option (see jobwaiter.durations); a bad one is a usage error."""
+
+    name = "duration"
+
+    def __init__(self, allow_zero: bool = False) -> None:
+        self.allow_zero = allow_zero
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        if isinstance(value, (int, float)):
+            value = str(value)
+        try:
+            return parse_duration(value, allow_zero=self.allow_zero)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 def cluster_name_option(f: F) -> F:

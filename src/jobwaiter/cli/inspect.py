@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import time
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import click
 
 from jobwaiter.cli.common import (
+    Duration,
     Exit,
     cluster_name_option,
     confirm,
@@ -22,19 +22,8 @@ from jobwaiter.cli.common import (
     yes_option,
 )
 from jobwaiter.cli.output import EXIT_LOST, TerminalReporter, exit_code, print_result
-from jobwaiter.errors import UsageError
 from jobwaiter.jobs.result import iso
 from jobwaiter.records import JobRecord
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw]?)")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def parse_duration(text: str) -> float:
-    m = _DURATION.fullmatch(text.strip())
-    if not m:
-        raise UsageError(f"bad duration {text!r} (examples: 90s, 30m, 12h, 7d, 2w)")
-    return float(m.group(1)) * _UNITS[m.group(2)]
 
 
 @click.command("wait")
@@ -42,8 +31,8 @@ def parse_duration(text: str) -> float:
 @click.argument("session")
 @click.option("--job-waiter", "job_waiter", metavar="SPEC",
               help="Wait with this SPEC instead of the one the job was started with.")
-@click.option("--job-timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="Give up waiting after this long (exit 124).")
+@click.option("--job-timeout", type=Duration(), metavar="DURATION",
+              help="Give up waiting after this long (exit 124): 90, 90s, 30m, 1h30m, 7d, 2w.")
 @click.option("--stop", is_flag=True, help="Stop the cluster once the job has completed.")
 @yes_option
 @quiet_option
@@ -102,12 +91,14 @@ def _short(seconds: float | None) -> str:
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--all", "show_all", is_flag=True, help="Include jobs older than a day.")
 @click.option("--prune", is_flag=True, help="Remove records and logs of ended jobs.")
-@click.option("--older-than", default="7d", show_default=True, metavar="AGE",
-              help="With --prune: only jobs started longer ago than this (e.g. 12h, 7d).")
+@click.option("--older-than", "older_than", default="7d", show_default=True,
+              type=Duration(allow_zero=True), metavar="DURATION",
+              help="With --prune: only jobs started longer ago than this (e.g. 12h, 7d; "
+                   "0 for every ended job).")
 @json_option
 @cluster_name_option
 @node_ip_option
-def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: str, as_json: bool,
+def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: float, as_json: bool,
              cluster_name: str | None, node_ip: str | None) -> None:
     """List the jobs on the cluster's head, newest first.
 
@@ -117,19 +108,18 @@ def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: str, as_json:
       jobwaiter jobs cluster.yaml --all --json
       jobwaiter jobs cluster.yaml --prune --older-than 7d
     """
-    age = parse_duration(older_than)
     reporter = TerminalReporter()
     with open_cluster(config, cluster_name, reporter) as whole:
         cluster = whole.on_node(node_ip)
         if prune:
-            lines = cluster.prune(age)
+            lines = cluster.prune(older_than)
             if as_json:
                 click.echo(json.dumps({"pruned": [ln.split()[1] for ln in lines
                                                   if ln.startswith("removed ")]}))
             for line in lines:
                 reporter.phase(line)
             if not lines:
-                reporter.phase(f"nothing to prune (no ended job older than {older_than})")
+                reporter.phase(f"nothing to prune (no ended job older than {older_than:g}s)")
             return
         records = cluster.jobs(include_old=show_all)
     now = time.time()
@@ -188,8 +178,8 @@ def logs_cmd(config: str, session: str, follow: bool, lines: int | None,
 @click.argument("session")
 @click.option("--signal", "sig", default="TERM", show_default=True, metavar="SIGNAL",
               help="Signal to send first (name or number).")
-@click.option("--grace", default=10.0, show_default=True, type=click.FloatRange(min=0),
-              metavar="SECONDS", help="Then wait this long before sending KILL.")
+@click.option("--grace", default="10s", show_default=True, type=Duration(allow_zero=True),
+              metavar="DURATION", help="Then wait this long before sending KILL (0: at once).")
 @quiet_option
 @cluster_name_option
 @node_ip_option

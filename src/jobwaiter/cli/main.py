@@ -47,32 +47,61 @@ def run(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="jobwaiter", standalone_mode=False)
     except Exit as exc:
         if exc.message:
-            click.echo(exc.message, err=True)
+            say(exc.message)
         return exc.code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # A bare `jobwaiter` or `jobwaiter exec`: the help is what was asked for.
+        say(exc.format_message())
+        return EXIT_USAGE
+    except click.UsageError as exc:
+        say(f"jobwaiter: error: {usage_message(exc, sys.argv[1:] if argv is None else argv)}")
+        return EXIT_USAGE
     except click.ClickException as exc:
-        exc.show()
-        return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+        say(f"jobwaiter: error: {exc.format_message()}")
+        return exc.exit_code
     except click.Abort:
-        click.echo("jobwaiter: aborted", err=True)
+        say("jobwaiter: aborted")
         return 130
     except UsageError as exc:
-        click.echo(f"jobwaiter: error: {exc}", err=True)
+        say(f"jobwaiter: error: {exc}")
         return EXIT_USAGE
     except TransportError as exc:
-        click.echo(f"jobwaiter: error: {exc}", err=True)
+        say(f"jobwaiter: error: {exc}")
         return EXIT_UNREACHABLE
     except CommandError as exc:
-        click.echo(f"jobwaiter: error: {exc}", err=True)
+        say(f"jobwaiter: error: {exc}")
         return 1
     except JobwaiterError as exc:
-        click.echo(f"jobwaiter: error: {exc}", err=True)
+        say(f"jobwaiter: error: {exc}")
         return 1
     except KeyboardInterrupt:
-        click.echo("jobwaiter: interrupted", err=True)
+        say("jobwaiter: interrupted")
         return 130
     return 0
+
+
+def usage_message(exc: click.UsageError, argv: list[str]) -> str:
+    """Click's four-line usage error as one line, like every other error:
+    ``<message> (see 'jobwaiter exec --help')``."""
+    message = " ".join(exc.format_message().split())
+    return f"{message} (see '{_command_path(exc, argv)} --help')"
+
+
+def _command_path(exc: click.UsageError, argv: list[str]) -> str:
+    if exc.ctx is not None and exc.ctx.command is not cli:
+        return exc.ctx.command_path
+    # Click reports an option's missing value with the group's context, not the command's.
+    name = next((a for a in argv if not a.startswith("-")), None)
+    return f"jobwaiter {name}" if name in cli.commands else "jobwaiter"
+
+
+def say(message: str) -> None:
+    """Print on stderr. Arguments with bytes that are not UTF-8 reach us surrogate-escaped;
+    an error quoting one must still print, so such bytes become U+FFFD."""
+    text = message.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    click.echo(text, err=True)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import click
 
 from jobwaiter.cli import nodes
 from jobwaiter.cli.common import (
+    Duration,
     Exit,
     cluster_name_option,
     confirm,
@@ -33,8 +34,9 @@ def job_options(f: Any) -> Any:
                      help="Send the job's output to ~/user/logs/<session>.log."),
         click.option("--stop", is_flag=True, help="Stop the cluster once the job completed."),
         click.option("--start", is_flag=True, help="Start the cluster first."),
-        click.option("--job-timeout", type=click.FloatRange(min=0, min_open=True),
-                     metavar="SECONDS", help="Give up waiting after this long (exit 124)."),
+        click.option("--job-timeout", type=Duration(), metavar="DURATION",
+                     help="Give up waiting after this long (exit 124): 90, 90s, 30m, "
+                          "1h30m, 7d, 2w."),
         click.option("--env", "env", multiple=True, metavar="KEY=VALUE",
                      help="Set a variable for the job (repeatable)."),
         yes_option,

@@ -135,6 +135,9 @@ _MANAGED_OPTIONS = {
     "connecttimeout": "use auth.connect_timeout",
 }
 _OPTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+# StrictHostKeyChecking values that still stop at a changed key (case-insensitive). An
+# allow-list: ssh also reads "false", "off" and "no" as off, and may learn more spellings.
+_STRICT_VALUES = ("yes", "true", "ask", "accept-new")
 
 
 class Auth(_Strict):
@@ -178,11 +181,22 @@ class Auth(_Strict):
         if value is None:
             return None
         path = os.path.abspath(os.path.expanduser(value))
+        if os.path.realpath(path) == os.devnull or value.strip().lower() == "none":
+            raise _invalid(f"{value} keeps no host keys, so any host key would be accepted")
         if os.path.exists(path) and not os.path.isfile(path):
-            raise _invalid(f"{path}: not a file")
+            raise _invalid(f"{path}: not a file (a known_hosts file must be a regular file)")
         if not os.path.isdir(os.path.dirname(path)):
             raise _invalid(f"{path}: its directory does not exist")
         return path
+
+    @field_validator("ssh_options", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: Any) -> Any:
+        # YAML reads an unquoted yes/no/true/off as a boolean; ssh means the word.
+        if isinstance(value, dict):
+            return {k: ("yes" if v else "no") if isinstance(v, bool) else v
+                    for k, v in value.items()}
+        return value
 
     @field_validator("ssh_options")
     @classmethod
@@ -196,9 +210,10 @@ class Auth(_Strict):
                 raise _invalid(f"{name} cannot be set here: {why}")
             if not text or any(c in text for c in "\n\r\0"):
                 raise _invalid(f"{name}: the value must be one non-empty line")
-            if name.lower() == "stricthostkeychecking" and text.lower() in ("no", "off"):
-                raise _invalid("StrictHostKeyChecking=no is refused: a changed host key must "
-                               "stop jobwaiter, not be accepted")
+            if name.lower() == "stricthostkeychecking" and text.lower() not in _STRICT_VALUES:
+                raise _invalid(f"StrictHostKeyChecking={text} is refused: a changed host key "
+                               f"must stop jobwaiter, not be accepted (allowed: "
+                               f"{', '.join(_STRICT_VALUES)})")
         _check_with_ssh(value)
         return value
 
@@ -266,9 +281,15 @@ def load_config(path: str | Path, cluster_name: str | None = None) -> ClusterCon
     """Read and validate a cluster file; ``cluster_name`` overrides the file's name."""
     p = Path(path)
     try:
-        text = p.read_text()
+        raw = p.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Name the place: a stray Latin-1 byte is easy to fix once it can be found.
+        raise ConfigError(f"{p}: not UTF-8: byte 0x{raw[exc.start]:02x} at offset "
+                          f"{exc.start}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

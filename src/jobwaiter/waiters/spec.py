@@ -14,6 +14,11 @@ from dataclasses import dataclass
 
 from jobwaiter.errors import SpecError
 
+#: Limits that keep a hostile or mistyped SPEC from costing a RecursionError or much time;
+#: real specs are a few names deep and a few dozen characters long.
+MAX_DEPTH = 32
+MAX_LENGTH = 4096
+
 _TOKEN = re.compile(
     r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*)|(?P<punct>[\[\],]))"
 )
@@ -36,6 +41,9 @@ class Spec:
 
 def parse_spec(text: str) -> Spec:
     """Parse a SPEC or raise SpecError pointing at the offending column."""
+    if len(text) > MAX_LENGTH:
+        raise SpecError(f"--job-waiter SPEC is {len(text)} characters long "
+                        f"(at most {MAX_LENGTH})")
     tokens: list[tuple[str, str, int]] = []
     pos = 0
     stripped_end = len(text.rstrip())
@@ -49,13 +57,15 @@ def parse_spec(text: str) -> Spec:
         pos = m.end()
     if not tokens:
         raise SpecError("empty --job-waiter SPEC")
-    spec, i = _parse(text, tokens, 0)
+    spec, i = _parse(text, tokens, 0, 1)
     if i != len(tokens):
         raise _error(text, tokens[i][2], f"unexpected {tokens[i][1]!r}")
     return spec
 
 
-def _parse(text: str, tokens: list[tuple[str, str, int]], i: int) -> tuple[Spec, int]:
+def _parse(
+    text: str, tokens: list[tuple[str, str, int]], i: int, depth: int
+) -> tuple[Spec, int]:
     if i >= len(tokens):
         raise _error(text, len(text), "expected a waiter name")
     kind, value, col = tokens[i]
@@ -64,10 +74,12 @@ def _parse(text: str, tokens: list[tuple[str, str, int]], i: int) -> tuple[Spec,
     i += 1
     if i >= len(tokens) or tokens[i][0] != "[":
         return Spec(value), i
+    if depth >= MAX_DEPTH:
+        raise _error(text, tokens[i][2], f"nested more than {MAX_DEPTH} deep")
     args: list[Spec] = []
     i += 1
     while True:
-        arg, i = _parse(text, tokens, i)
+        arg, i = _parse(text, tokens, i, depth + 1)
         args.append(arg)
         if i >= len(tokens):
             raise _error(text, len(text), "missing ']'")
