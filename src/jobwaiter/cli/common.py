@@ -5,24 +5,20 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from jobwaiter.cli.output import EXIT_USAGE, TerminalReporter
-from jobwaiter.cluster.cluster import Cluster
+from jobwaiter.cli.output import EXIT_USAGE, Exit, TerminalReporter
 from jobwaiter.durations import parse_duration
 
+if TYPE_CHECKING:
+    from jobwaiter.cluster.cluster import Cluster
+
+__all__ = ["Duration", "Exit", "cluster_name_option", "confirm", "json_option",
+           "node_ip_option", "open_cluster", "quiet_option", "resume_command", "yes_option"]
+
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Exit(Exception):
-    """Leave the CLI with this code after the message (if any) has been printed."""
-
-    def __init__(self, code: int, message: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class Duration(click.ParamType[float, Any]):
@@ -79,6 +75,10 @@ def open_cluster(
             reporter.warn(f"{question}: no (no terminal to ask, and no -y)")
             return False
         return click.confirm(f"jobwaiter: {question}?", default=False, err=True)
+
+    # Imported here: the config schema (pydantic) is the CLI's slowest import, and commands
+    # that need no cluster (`--help`, `waiters` without CONFIG) should not pay for it.
+    from jobwaiter.cluster.cluster import Cluster
 
     return Cluster(config, cluster_name=cluster_name, reporter=reporter, confirm=ask)
 

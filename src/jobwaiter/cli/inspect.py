@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from typing import Any
@@ -21,7 +20,13 @@ from jobwaiter.cli.common import (
     resume_command,
     yes_option,
 )
-from jobwaiter.cli.output import EXIT_LOST, TerminalReporter, exit_code, print_result
+from jobwaiter.cli.output import (
+    EXIT_LOST,
+    TerminalReporter,
+    echo_json,
+    exit_code,
+    print_result,
+)
 from jobwaiter.jobs.result import iso
 from jobwaiter.records import JobRecord
 
@@ -76,6 +81,9 @@ def _row(r: JobRecord, now: float) -> dict[str, Any]:
         "command": r.meta.get("command", ""),
         "waiter": r.meta.get("spec"),
         "log_path": f"~/{log}" if log else None,
+        # A stop that ran inside the job's session, when one was asked for (None: not yet
+        # or not asked).
+        "stop_status": r.stop_status,
     }
 
 
@@ -114,8 +122,8 @@ def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: float, as_jso
         if prune:
             lines = cluster.prune(older_than)
             if as_json:
-                click.echo(json.dumps({"pruned": [ln.split()[1] for ln in lines
-                                                  if ln.startswith("removed ")]}))
+                echo_json({"pruned": [ln.split()[1] for ln in lines
+                                       if ln.startswith("removed ")]})
             for line in lines:
                 reporter.phase(line)
             if not lines:
@@ -125,7 +133,7 @@ def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: float, as_jso
     now = time.time()
     rows = [_row(r, now) for r in records]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     if not rows:
         reporter.phase("no jobs" + ("" if show_all else " in the last day (--all for older)"))

@@ -1,21 +1,65 @@
-"""The ``jobwaiter`` entry point: commands, and the mapping of errors to exit codes."""
+"""The ``jobwaiter`` entry point: commands, and the mapping of errors to exit codes.
+
+Commands are imported only when they run: ``jobwaiter --help`` must not pay for the config
+schema (pydantic), the runtimes or the SSH transport.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from jobwaiter import __version__
-from jobwaiter.cli.cluster import start_cmd, stop_cmd, waiters_cmd
-from jobwaiter.cli.common import Exit
-from jobwaiter.cli.inspect import jobs_cmd, kill_cmd, logs_cmd, wait_cmd
-from jobwaiter.cli.output import EXIT_UNREACHABLE, EXIT_USAGE
-from jobwaiter.cli.run import exec_cmd, submit_cmd
+from jobwaiter.cli.output import EXIT_UNREACHABLE, EXIT_USAGE, Exit, stdout_for_json
 from jobwaiter.errors import CommandError, JobwaiterError, TransportError, UsageError
 
+#: name -> (module, attribute, the one line --help shows; tests/test_cli_startup.py checks it
+#: is the command's own first docstring line).
+COMMANDS = {
+    "exec": ("jobwaiter.cli.run", "exec_cmd",
+             "Run CMD with bash on the head node, in $HOME there."),
+    "submit": ("jobwaiter.cli.run", "submit_cmd",
+               "Upload SCRIPT to ~/user/jobs/ on the head and run it by type (.sh with bash,..."),
+    "start": ("jobwaiter.cli.cluster", "start_cmd",
+              "Run the cluster's start commands (nothing if it is already started)."),
+    "stop": ("jobwaiter.cli.cluster", "stop_cmd",
+             "Run the cluster's stop commands (nothing if it is already stopped)."),
+    "waiters": ("jobwaiter.cli.cluster", "waiters_cmd",
+                "List the job waiters that --job-waiter can name; with CONFIG, include the..."),
+    "wait": ("jobwaiter.cli.inspect", "wait_cmd",
+             "Wait again for a job started earlier (after a timeout, Ctrl-C or a dropped..."),
+    "jobs": ("jobwaiter.cli.inspect", "jobs_cmd",
+             "List the jobs on the cluster's head, newest first."),
+    "logs": ("jobwaiter.cli.inspect", "logs_cmd",
+             "Print a job's log (~/user/logs/SESSION.log on the head)."),
+    "kill": ("jobwaiter.cli.inspect", "kill_cmd",
+             "Stop a job: signal its process group (the job and its children), send KILL..."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they are looked up, with a static table for
+    the command list of ``--help``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="jobwaiter")
 def cli() -> None:
     """Run long jobs on a cluster's head node and know when they are really done.
@@ -32,19 +76,16 @@ def cli() -> None:
     """
 
 
-for command in (exec_cmd, submit_cmd, start_cmd, stop_cmd, waiters_cmd, wait_cmd, jobs_cmd,
-                logs_cmd, kill_cmd):
-    cli.add_command(command)
-
-
 def main(argv: list[str] | None = None) -> int:
     code = run(argv)
     sys.exit(code)
 
 
 def run(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
     try:
-        cli.main(args=argv, prog_name="jobwaiter", standalone_mode=False)
+        with stdout_for_json("--json" in args):
+            cli.main(args=args, prog_name="jobwaiter", standalone_mode=False)
     except Exit as exc:
         if exc.message:
             say(exc.message)
@@ -56,7 +97,7 @@ def run(argv: list[str] | None = None) -> int:
         say(exc.format_message())
         return EXIT_USAGE
     except click.UsageError as exc:
-        say(f"jobwaiter: error: {usage_message(exc, sys.argv[1:] if argv is None else argv)}")
+        say(f"jobwaiter: error: {usage_message(exc, args)}")
         return EXIT_USAGE
     except click.ClickException as exc:
         say(f"jobwaiter: error: {exc.format_message()}")
@@ -94,7 +135,7 @@ def _command_path(exc: click.UsageError, argv: list[str]) -> str:
         return exc.ctx.command_path
     # Click reports an option's missing value with the group's context, not the command's.
     name = next((a for a in argv if not a.startswith("-")), None)
-    return f"jobwaiter {name}" if name in cli.commands else "jobwaiter"
+    return f"jobwaiter {name}" if name in COMMANDS else "jobwaiter"
 
 
 def say(message: str) -> None:

@@ -25,7 +25,7 @@ from jobwaiter.outcome import (
 from jobwaiter.outcome import exit_code as outcome_exit_code
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_LOST", "EXIT_TIMEOUT", "EXIT_UNREACHABLE", "EXIT_USAGE",
-           "EXIT_WAITER_FAILED", "TerminalReporter", "echo_json", "error_line", "exit_code",
+           "EXIT_WAITER_FAILED", "Exit", "TerminalReporter", "echo_json", "error_line", "exit_code",
            "print_result", "stdout_for_json"]
 
 # The exit code table of the README (jobwaiter.outcome has it in one place).
@@ -35,6 +35,15 @@ EXIT_STOP_FAILED = 1
 
 def exit_code(result: JobResult) -> int:
     return outcome_exit_code(result.outcome, result.exit_status)
+
+
+class Exit(Exception):
+    """Leave the CLI with this code after the message (if any) has been printed."""
+
+    def __init__(self, code: int, message: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 _json_streams: list[TextIO] = []
