@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import shlex
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from jobwaiter.errors import JobwaiterError, UsageError
 from jobwaiter.jobs import inspect
 from jobwaiter.jobs.events import NullReporter, Reporter
 from jobwaiter.jobs.request import JobRequest, parse_env
-from jobwaiter.jobs.result import JobResult
+from jobwaiter.jobs.result import JobResult, Outcome
 from jobwaiter.jobs.run import plan_waiters, run_job
 from jobwaiter.jobs.submit import prepare_submit
 from jobwaiter.records import JobRecord
@@ -264,9 +265,20 @@ class Cluster:
         req = self._request(prepared.command, tmux, screen, job_waiter, job_log, stop,
                             job_timeout, env)
         plan_waiters(self, req)
+        # A runtime whose submit hands the job to the engine and returns (sbatch) has not
+        # finished it: without a waiter that is "started", and --stop would stop too early.
+        detaches = runner is not None and runner.submit_detaches
+        if detaches and req.job_waiter is None and stop:
+            raise UsageError(f"--stop with --runtime {runtime} needs a --job-waiter "
+                             f"(e.g. {runtime}): the submission returns before the job ends")
         self._start_first(start)
         prepared.place(self.head, self.reporter)
-        return run_job(self, req, loop)
+        result = run_job(self, req, loop)
+        if detaches and req.job_waiter is None and result.outcome is Outcome.SUCCEEDED:
+            result = replace(result, outcome=Outcome.STARTED,
+                             message=f"submitted to {runtime}; nothing waits for it "
+                                     f"(--job-waiter={runtime} does)")
+        return result
 
     # -- coming back to jobs ------------------------------------------------------------------
 
