@@ -19,4 +19,4 @@ case $id in
   ''|*[!0-9]*) echo "jobwaiter: sbatch printed no job id: $out" >&2; exit 125 ;;
 esac
 printf '%s\n' "$id" >> "$rec/slurm-jobs"
-echo "submitted Slurm job $id${out#"$id"}"
+echo "submitted Slurm job $id${out#"$id"}" >&2
