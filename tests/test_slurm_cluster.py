@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from polling import wait_for
 
 # `make test` installs slurm-wlm. Elsewhere the module is skipped, but never in CI, where a
@@ -238,12 +239,12 @@ def test_scancel_fails_the_wait_as_cancelled(env, slurm: Slurm, cli) -> None:  #
     assert f"{jid} (victim) CANCELLED" in r.json["waiters"][1]["detail"]
 
 
-def test_a_job_purged_before_the_first_look_is_read_from_the_completion_log(env, slurm: Slurm, cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_job_purged_before_the_first_look_is_read_from_the_log(env, slurm: Slurm, cli) -> None:  # type: ignore[no-untyped-def]
     # The batch job ends at once; the tmux job outlives it by more than MinJobAge plus the
     # controller's purge pass, so the waiter's first look finds the queue without it.
     cmd = job(sbatch_cmd("exit 4", "-J", "early") + " > early.id",
-              f"until ! squeue -h --states=all -j $(cat early.id) 2>/dev/null | grep -q .; do sleep 0.5; "
-              "done")
+              "until ! squeue -h --states=all -j $(cat early.id) 2>/dev/null | grep -q .; "
+              "do sleep 0.5; done")
     r = cli("exec", str(config(env, slurm)), cmd, "--tmux", "--job-waiter",
             "chain[tmux, slurm]", "--env", f"SLURM_CONF={slurm.conf}", "--json")
     jid = (env.home / "early.id").read_text().strip()
@@ -299,7 +300,7 @@ def test_controller_down_for_a_while_is_never_success(env, slurm: Slurm, cli) ->
     assert "(late) COMPLETED, exit code 0" in r.json["waiters"][1]["detail"]
 
 
-def test_submit_runtime_slurm_passes_args_verbatim_and_waits_for_that_id(env, slurm: Slurm, cli) -> None:  # type: ignore[no-untyped-def]
+def test_submit_runtime_slurm_passes_args_verbatim_and_waits_for_it(env, slurm: Slurm, cli) -> None:  # type: ignore[no-untyped-def]
     out = env.home / "args.out"
     script = env.home / "batch.sh"
     script.write_text(f"#!/bin/bash\n#SBATCH -J argsjob\n#SBATCH -o /dev/null\n"
