@@ -104,3 +104,45 @@ def test_completion_log_lines() -> None:
 def test_min_job_age_from_show_config() -> None:
     assert min_job_age("KillWait                = 1 sec\nMinJobAge               = 2 sec\n") == 2
     assert min_job_age("nothing") is None
+
+
+# -- the waiter's memory across polls, with a head that answers from a script ---------------
+
+def _waiter_run(polls: list[list[dict[str, object]]], history: str, history_on: bool = True):  # type: ignore[no-untyped-def]
+    from jobwaiter.runtimes.slurm.settings import SlurmSettings
+    from jobwaiter.runtimes.slurm.waiter import SlurmWaiter
+    from jobwaiter.transport.mock import MockTransport
+    from jobwaiter.waiters.base import JobContext
+
+    queue = iter(polls)
+
+    def head(argv: tuple[str, ...], _input: bytes | None) -> tuple[int, str]:
+        action = argv[6]
+        if action == "config":
+            return 0, "JobCompType = jobcomp/filetxt\nMinJobAge = 2 sec\n"
+        if action == "history":
+            return 0, history
+        jobs = next(queue)
+        return 0, f"uid 0\nnow 1001\ncaptured\nsqueue 0\n{json.dumps({'jobs': jobs})}"
+
+    waiter = SlurmWaiter(SlurmSettings(history=history_on))
+    job = JobContext(name="jobwaiter-000000000000", head=MockTransport(head), started_at=1000.0)
+    for _ in range(len(polls)):
+        check = waiter.check(job, 0)
+        if check.done:
+            return check
+    raise AssertionError("the waiter never ended")
+
+
+RUNNING = {"job_id": 5, "name": "x", "job_state": "RUNNING", "exit_code": 0, "user_id": 0,
+           "submit_time": 1000}
+
+
+def test_a_job_seen_running_then_gone_is_taken_from_the_log() -> None:
+    check = _waiter_run([[RUNNING], []], "5|x|0|root(0)|FAILED|2:0|1000|1001\n")
+    assert not check.ok and "5 (x) FAILED, exit code 2" in check.detail
+
+
+def test_a_job_seen_running_then_gone_and_not_in_the_log_is_unknown_never_success() -> None:
+    check = _waiter_run([[RUNNING], [], [], [], [], []], "")
+    assert not check.ok and "outcome unknown of 5 (x)" in check.detail
