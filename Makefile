@@ -7,10 +7,10 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What a head node needs (the local provider makes this machine the head).
 HEAD_PACKAGES := tmux screen util-linux procps
-# What the tests add: private sshd servers, and a URL to download from.
-TEST_PACKAGES := $(HEAD_PACKAGES) openssh-server openssh-client curl
+# What the tests add: private sshd servers, a URL to download from, and a private Slurm.
+TEST_PACKAGES := $(HEAD_PACKAGES) openssh-server openssh-client curl slurm-wlm
 
-.PHONY: demo test head-packages test-packages venv test-deps lint bench clean
+.PHONY: demo test head-packages test-packages apt-test-packages venv test-deps lint bench clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -24,11 +24,21 @@ endef
 head-packages:
 	$(call apt_install,$(HEAD_PACKAGES))
 
+# Packaged services (munge, slurmctld, slurmd) must not start on install: the tests run
+# private ones. A policy-rc.d that exits 101 says so; it is removed afterwards only if it
+# was not there before.
 test-packages:
-	$(call apt_install,$(TEST_PACKAGES))
+	@if [ -e /usr/sbin/policy-rc.d ]; then own=0; else own=1; \
+	  printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null && \
+	  $(SUDO) chmod 755 /usr/sbin/policy-rc.d; fi; \
+	rc=0; $(MAKE) --no-print-directory apt-test-packages || rc=$$?; \
+	[ $$own = 0 ] || $(SUDO) rm -f /usr/sbin/policy-rc.d; exit $$rc
 	@command -v java >/dev/null || { echo "installing a Java runtime for Spark"; \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless \
 	  >/dev/null; }
+
+apt-test-packages:
+	$(call apt_install,$(TEST_PACKAGES))
 
 $(BIN)/jobwaiter: pyproject.toml
 	$(PY) -m venv $(VENV)

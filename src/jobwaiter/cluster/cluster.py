@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import shlex
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from jobwaiter.errors import JobwaiterError, UsageError
 from jobwaiter.jobs import inspect
 from jobwaiter.jobs.events import NullReporter, Reporter
 from jobwaiter.jobs.request import JobRequest, parse_env
-from jobwaiter.jobs.result import JobResult
+from jobwaiter.jobs.result import JobResult, Outcome
 from jobwaiter.jobs.run import plan_waiters, run_job
 from jobwaiter.jobs.submit import prepare_submit
 from jobwaiter.records import JobRecord
@@ -36,8 +37,23 @@ from jobwaiter.transport.base import Transport
 from jobwaiter.waiters.base import Waiter
 from jobwaiter.waiters.loop import WaitLoop
 from jobwaiter.waiters.registry import available
+from jobwaiter.waiters.spec import parse_spec
 
 ConfigSource = str | Path | ClusterConfig | Mapping[str, Any]
+
+
+def _names(spec_text: str) -> set[str]:
+    """Every waiter name a SPEC mentions (a bad SPEC is reported later, by plan_waiters)."""
+    try:
+        spec = parse_spec(spec_text)
+    except UsageError:
+        return set()
+    names, todo = set(), [spec]
+    while todo:
+        s = todo.pop()
+        names.add(s.name)
+        todo.extend(s.args)
+    return names
 
 
 class Cluster:
@@ -269,10 +285,25 @@ class Cluster:
         prepared = prepare_submit(script, list(args), runner)
         req = self._request(prepared.command, tmux, screen, job_waiter, job_log, stop,
                             job_timeout, env)
+        # A runtime whose submit hands the job to the engine and returns (sbatch) has not
+        # finished it: a waiter asked for also waits for the engine's work, scoped to the
+        # ids the submission recorded; without one the job is only "started", and --stop
+        # would stop too early.
+        detaches = runner is not None and runner.submit_detaches
+        if detaches and req.job_waiter is None and stop:
+            raise UsageError(f"--stop with --runtime {runtime} needs a --job-waiter "
+                             f"(e.g. {runtime}): the submission returns before the job ends")
+        if detaches and req.job_waiter is not None and runtime not in _names(req.job_waiter):
+            req = replace(req, job_waiter=f"chain[{req.job_waiter}, {runtime}]")
         waiters = plan_waiters(self, req)
         self._start_first(start)
         prepared.place(self.head, self.reporter)
-        return run_job(self, req, loop, waiters)
+        result = run_job(self, req, loop, waiters)
+        if detaches and req.job_waiter is None and result.outcome is Outcome.SUCCEEDED:
+            result = replace(result, outcome=Outcome.STARTED,
+                             message=f"submitted to {runtime}; nothing waits for it "
+                                     f"(--job-waiter={runtime} does)")
+        return result
 
     # -- coming back to jobs ------------------------------------------------------------------
 

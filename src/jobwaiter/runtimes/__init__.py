@@ -18,7 +18,10 @@ from jobwaiter.waiters.base import Waiter
 GROUP = "jobwaiter.runtimes"
 
 # Used only when the package metadata is absent (a source tree that was not installed).
-_FALLBACK = {"spark": "jobwaiter.runtimes.spark:SparkRuntime"}
+_FALLBACK = {
+    "spark": "jobwaiter.runtimes.spark:SparkRuntime",
+    "slurm": "jobwaiter.runtimes.slurm:SlurmRuntime",
+}
 
 __all__ = [
     "GROUP",

@@ -45,6 +45,9 @@ class Runtime:
     #: The frozen dataclass that defines the keys of the ``runtime.<name>`` config section;
     #: the config layer validates the section against it. None: the runtime has no settings.
     config_section: ClassVar[type[Any] | None] = None
+    #: True when the submit command only hands the file to the engine and returns (sbatch):
+    #: its exit 0 means "submitted", so without a waiter the outcome is "started".
+    submit_detaches: ClassVar[bool] = False
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config

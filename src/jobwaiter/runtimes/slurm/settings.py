@@ -1,0 +1,62 @@
+"""The ``runtime.slurm`` section of the cluster config: every key, its default and meaning.
+
+This dataclass is the one definition of the keys. The config layer validates the YAML against
+it (unknown keys are errors) and the runtime reads the validated dict back into it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class SlurmSettings:
+    """Slurm on the cluster (run by the site: jobwaiter starts no Slurm daemon).
+
+    ``slurm_conf``: the ``slurm.conf`` the Slurm commands read on the head, exported as
+    ``SLURM_CONF`` for every call (default: the head's own). ``bin_dir``: where ``sbatch``,
+    ``squeue``, ``scontrol`` and ``sacct`` are on the head (default: ``PATH``).
+
+    ``min_job_age``: seconds an ended job stays in the controller's list (Slurm's
+    ``MinJobAge``); default: read once from ``scontrol show config``.
+
+    ``history``: after a job has left the list, look it up in the job completion log
+    (``JobCompType=jobcomp/filetxt``, read with ``sacct -c``) or in accounting (slurmdbd),
+    whichever Slurm has. Off, or neither configured, such a job's outcome is unknown: the wait
+    fails rather than guess.
+
+    ``start_timeout``: how long ``jobwaiter start`` waits for the controller to answer.
+    """
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+
+    slurm_conf: str | None = None
+    bin_dir: str | None = None
+    min_job_age: float | None = None
+    history: bool = True
+    start_timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.min_job_age is not None and self.min_job_age < 0:
+            raise ValueError("min_job_age must not be negative")
+        if self.start_timeout <= 0:
+            raise ValueError("start_timeout must be positive")
+        for key in ("slurm_conf", "bin_dir"):
+            value = getattr(self, key)
+            if value is not None and not value.strip():
+                raise ValueError(f"{key} must not be empty")
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> SlurmSettings:
+        """Read ``runtime.slurm`` from a cluster config dict (absent: all defaults)."""
+        section = (config.get("runtime") or {}).get("slurm") or {}
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise ValueError(f"runtime.slurm: unknown key {unknown[0]!r}")
+        return cls(**section)
+
+    def probe_args(self) -> list[str]:
+        """The SLURM_CONF and BIN_DIR arguments of the sh/ scripts ("" for the default)."""
+        return [self.slurm_conf or "", self.bin_dir or ""]
