@@ -19,7 +19,10 @@ from jobwaiter.waiters.base import Waiter
 GROUP = "jobwaiter.runtimes"
 
 # Used only when the package metadata is absent (a source tree that was not installed).
-_FALLBACK = {"spark": "jobwaiter.runtimes.spark:SparkRuntime"}
+_FALLBACK = {
+    "spark": "jobwaiter.runtimes.spark:SparkRuntime",
+    "ray": "jobwaiter.runtimes.ray:RayRuntime",
+}
 
 __all__ = [
     "GROUP",
