@@ -4,11 +4,10 @@ submission until it has ended, so that the job's own outcome is the submission's
 
 Usage: python3 -c SOURCE DASHBOARD_URL PYTHON FILE [ARGS...]
 
-A submission id is made from the file and the job's start, printed, and written to
-``$RAY_JOBWAITER_IDS`` when set. The exit status is the driver's exit code, or 1 when the
-submission FAILED or was STOPPED without one (a null ``driver_exit_code`` is unknown, not 0).
-An unreachable dashboard is retried, never read as success. SIGTERM/SIGINT stop the
-submission.
+A submission id is made from the file's name, the time and the process id, and printed.
+The exit status is the driver's exit code, or 1 when the submission FAILED or was STOPPED
+without one (a null ``driver_exit_code`` is unknown, not 0). An unreachable dashboard is
+retried, never read as success. SIGTERM/SIGINT stop the submission.
 """
 
 from __future__ import annotations
@@ -42,10 +41,6 @@ def main(argv: list[str]) -> int:
     sid = f"jobwaiter-{stem[:40]}-{int(time.time() * 1000)}-{os.getpid()}"
     call(base + "/api/jobs/", {"entrypoint": entrypoint, "submission_id": sid})
     print(f"ray: submitted {sid}", flush=True)
-    ids = os.environ.get("RAY_JOBWAITER_IDS")
-    if ids:
-        with open(ids, "a") as f:
-            f.write(sid + "\n")
 
     def stop(signum: int, frame: Any) -> None:
         try:
