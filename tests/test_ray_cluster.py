@@ -270,6 +270,24 @@ def test_submit_runtime_ray_follows_the_submission(ray: Ray, cli) -> None:  # ty
     assert "FAILED (error_type JOB_ENTRYPOINT_COMMAND_ERROR, driver_exit_code 4)" in r.err
 
 
+def test_killing_a_submit_job_stops_its_submission(ray: Ray, cli) -> None:  # type: ignore[no-untyped-def]
+    script = ray.home / "long.py"
+    script.write_text("import time\ntime.sleep(300)\n")
+    r = cli("submit", "--runtime", "ray", "--tmux", "--json", str(ray.config), str(script))
+    assert r.code == 0 and r.json["outcome"] == "started", r.err
+    job = r.json["job"]
+    deadline = time.time() + 30
+    sids: list[str] = []
+    while time.time() < deadline and not sids:
+        sids = [i for i in ray.jobs() if i.startswith("jobwaiter-long-")]
+        time.sleep(0.3)
+    (sid,) = sids
+    ray.wait_status(sid, {"RUNNING"})
+    k = cli("kill", str(ray.config), job)
+    assert k.code == 0, k.err
+    ray.wait_status(sid, {"STOPPED"}, timeout=30)
+
+
 def test_stop_is_exact_and_leaves_no_ray_process(ray: Ray, cli) -> None:  # type: ignore[no-untyped-def]
     pid = int(ray.pidfile.read_text())
     assert ray.group()
