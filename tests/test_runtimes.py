@@ -60,7 +60,8 @@ def test_spark_section_defaults() -> None:
 @pytest.mark.parametrize(
     ("runtime", "message"),
     [
-        ({"types": ["sprak"]}, "runtime.types: unknown runtime 'sprak' (available: slurm, spark)"),
+        ({"types": ["sprak"]},
+         "runtime.types: unknown runtime 'sprak' (available: ray, slurm, spark)"),
         ({"types": ["spark"], "spark": {"master_prot": 1}}, "runtime.spark.master_prot: "
          "unknown key"),
         ({"types": ["spark"], "spark": {"cluster_manager": "mesos"}},

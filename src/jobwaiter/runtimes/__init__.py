@@ -20,6 +20,7 @@ GROUP = "jobwaiter.runtimes"
 # Used only when the package metadata is absent (a source tree that was not installed).
 _FALLBACK = {
     "spark": "jobwaiter.runtimes.spark:SparkRuntime",
+    "ray": "jobwaiter.runtimes.ray:RayRuntime",
     "slurm": "jobwaiter.runtimes.slurm:SlurmRuntime",
 }
 

@@ -1,0 +1,71 @@
+"""The ``ray`` waiter: done when no Ray job in scope is PENDING or RUNNING.
+
+Each check is one request from the head (see ``runtimes.http``); the wait loop paces the
+checks. A dashboard that does not answer, or a job list that lost jobs seen before, is "not
+yet" with the reason shown, never "no jobs, so done".
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from jobwaiter.errors import SpecError
+from jobwaiter.runtimes.base import head_address, url_host
+from jobwaiter.runtimes.http import fetch
+from jobwaiter.runtimes.ray.jobs import Scope, parse_jobs, verdict
+from jobwaiter.runtimes.ray.settings import RaySettings
+from jobwaiter.waiters.base import Check, JobContext, Waiter
+from jobwaiter.waiters.spec import Spec
+
+ALL = "all"
+
+
+class RayWaiter(Waiter):
+    """Wait until no Ray job the job started is pending or running (ray[all]: none on the
+    cluster; ray[ID, ...]: exactly those submission ids); fail if one failed or stopped."""
+
+    name = "ray"
+    describe = ("wait until the Ray jobs the job started have ended "
+                "(ray[all]: every job on the cluster); fails if one failed or was stopped")
+    max_block: ClassVar[float] = 0.0
+
+    def __init__(self, settings: RaySettings, head: str, scope_all: bool = False,
+                 ids: tuple[str, ...] = ()) -> None:
+        self.settings = settings
+        self.url = f"http://{url_host(head)}:{settings.dashboard_port}/api/jobs/"
+        self.scope_all = scope_all
+        self.ids = ids
+        self._seen: set[str] = set()
+
+    @classmethod
+    def create(cls, args: tuple[Spec, ...], config: dict[str, Any]) -> Waiter:
+        if any(a.args for a in args) or (len(args) > 1 and any(a.name == ALL for a in args)):
+            given = ", ".join(str(a) for a in args)
+            raise SpecError(f"waiter 'ray' takes 'all' or submission ids (ray[all], "
+                            f"ray[ID, ...]); got ray[{given}]")
+        scope_all = bool(args) and args[0].name == ALL
+        ids = () if scope_all else tuple(a.name for a in args)
+        return cls(RaySettings.from_config(config), head_address(config), scope_all, ids)
+
+    @property
+    def label(self) -> str:
+        if self.scope_all:
+            return f"{self.name}[{ALL}]"
+        return f"{self.name}[{', '.join(self.ids)}]" if self.ids else self.name
+
+    def check(self, job: JobContext, block: float) -> Check:
+        (answer,) = fetch(job.head, [self.url])
+        problem = answer.problem()
+        if problem:
+            return Check.pending(f"Ray dashboard at {self.url} {problem}, retrying")
+        try:
+            jobs = parse_jobs(answer.json())
+        except ValueError as exc:
+            return Check.pending(f"Ray dashboard at {self.url}: {exc}, retrying")
+        since = None if job.started_at is None else int(job.started_at * 1000)
+        scope = Scope(self.scope_all, since, self.ids, only_ids=bool(self.ids))
+        result = verdict(jobs, scope, self._seen)
+        self._seen.update(j.id for j in jobs if scope.covers(j))
+        if not result.done:
+            return Check.pending(result.detail)
+        return Check.success(result.detail) if result.ok else Check.failure(result.detail)
