@@ -18,7 +18,8 @@ HEAD_MODULES = [
     "jobwaiter.sessions", "jobwaiter.transport.frame", "jobwaiter.transport.ssh",
     "jobwaiter.transport.local", "jobwaiter.waiters.loop", "jobwaiter.waiters.registry",
     "jobwaiter.waiters.session", "jobwaiter.runtimes", "jobwaiter.runtimes.spark",
-    "jobwaiter.runtimes.slurm", "jobwaiter.runtimes.slurm.status",
+    "jobwaiter.runtimes.slurm", "jobwaiter.runtimes.slurm.status", "jobwaiter.runtimes.ray",
+    "jobwaiter.runtimes.ray.jobs",
 ]
 SMOKE = """
 import sys

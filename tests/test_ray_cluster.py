@@ -265,6 +265,10 @@ def test_submit_runtime_ray_follows_the_submission(ray: Ray, cli) -> None:  # ty
     sid = next(line.split()[-1] for line in r.out.splitlines()
                if line.startswith("ray: submitted "))
     assert ray.jobs()[sid]["status"] == "SUCCEEDED"
+    # The submission id is derived from the jobwaiter job and recorded with it.
+    (record,) = [p for p in (ray.home / ".jobwaiter" / "jobs").iterdir()
+                 if (p / "ray-jobs").exists()]
+    assert sid == f"{record.name}-app" and (record / "ray-jobs").read_text() == sid + "\n"
     r = cli("submit", "--runtime", "ray", str(ray.config), str(script), "4")
     assert r.code == 4, r.err
     assert "FAILED (error_type JOB_ENTRYPOINT_COMMAND_ERROR, driver_exit_code 4)" in r.err
@@ -279,7 +283,7 @@ def test_killing_a_submit_job_stops_its_submission(ray: Ray, cli) -> None:  # ty
     deadline = time.time() + 30
     sids: list[str] = []
     while time.time() < deadline and not sids:
-        sids = [i for i in ray.jobs() if i.startswith("jobwaiter-long-")]
+        sids = [i for i in ray.jobs() if i == f"{job}-long"]
         time.sleep(0.3)
     (sid,) = sids
     ray.wait_status(sid, {"RUNNING"})

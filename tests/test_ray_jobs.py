@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from jobwaiter.errors import SpecError
-from jobwaiter.runtimes import runtime_names, runtime_waiters
+from jobwaiter.runtimes import configured_runtimes, runtime_names, runtime_waiters
 from jobwaiter.runtimes.ray import RaySettings, RayWaiter
 from jobwaiter.runtimes.ray.jobs import Scope, parse_jobs, verdict
 from jobwaiter.waiters.spec import parse_spec
@@ -116,7 +116,7 @@ def test_waiter_reports_unreachable_and_bad_answers_as_not_yet() -> None:
 def test_spec_parameters() -> None:
     config = {"cluster_name": "t", "runtime": {"types": ["ray"]}}
     assert "ray" in runtime_names()
-    assert runtime_waiters(config) == {"ray": RayWaiter}
+    assert runtime_waiters(configured_runtimes(config)) == {"ray": RayWaiter}
     all_ = RayWaiter.create(parse_spec("ray[all]").args, config)
     assert isinstance(all_, RayWaiter) and all_.scope_all and all_.label == "ray[all]"
     ids = RayWaiter.create(parse_spec("ray[a1, b2]").args, config)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,12 +21,12 @@ from jobwaiter.waiters.base import Waiter
 __all__ = ["RayRuntime", "RaySettings", "RayWaiter"]
 
 
-@cache
+@lru_cache(maxsize=None)
 def _daemon_script() -> str:
     return (Path(__file__).with_name("sh") / "daemon.sh").read_text()
 
 
-@cache
+@lru_cache(maxsize=None)
 def _submit_script() -> str:
     return Path(__file__).with_name("submit_job.py").read_text()
 

@@ -4,7 +4,8 @@ submission until it has ended, so that the job's own outcome is the submission's
 
 Usage: python3 -c SOURCE DASHBOARD_URL PYTHON FILE [ARGS...]
 
-A submission id is made from the file's name, the time and the process id, and printed.
+The submission id is the jobwaiter job's name and the file's (recorded in the job's record
+as ``ray-jobs``); outside a jobwaiter job, the file's name, the time and the process id.
 The exit status is the driver's exit code, or 1 when the submission FAILED or was STOPPED
 without one (a null ``driver_exit_code`` is unknown, not 0). An unreachable dashboard is
 retried, never read as success. SIGTERM/SIGINT stop the submission.
@@ -38,7 +39,16 @@ def main(argv: list[str]) -> int:
     base, python, path = argv[0].rstrip("/"), argv[1], argv[2]
     entrypoint = " ".join(shlex.quote(a) for a in [python, os.path.abspath(path), *argv[3:]])
     stem = re.sub(r"[^A-Za-z0-9_-]", "_", os.path.splitext(os.path.basename(path))[0])
-    sid = f"jobwaiter-{stem[:40]}-{int(time.time() * 1000)}-{os.getpid()}"
+    job = os.environ.get("JOBWAITER_JOB", "")
+    record = os.path.join(os.path.expanduser("~"), ".jobwaiter", "jobs", job)
+    if re.fullmatch(r"jobwaiter-[0-9a-f]{12}", job) and os.path.isdir(record):
+        # Derived from the jobwaiter job, and recorded with it: `jobs` and a later reader
+        # can tell which Ray submission this job made.
+        sid = f"{job}-{stem[:40]}"
+        with open(os.path.join(record, "ray-jobs"), "a") as f:
+            f.write(sid + "\n")
+    else:
+        sid = f"jobwaiter-{stem[:40]}-{int(time.time() * 1000)}-{os.getpid()}"
     call(base + "/api/jobs/", {"entrypoint": entrypoint, "submission_id": sid})
     print(f"ray: submitted {sid}", flush=True)
 
