@@ -57,12 +57,14 @@ def wait_job(
                      started_at=record.started_at, ended_at=record.ended_at,
                      exit_status=record.exit_status)
     result = finish_wait(cluster, base, waiters, req, loop, record.started_at)
+    if not record.stop_in_session:
+        return result
     return _with_session_stop(cluster, result)
 
 
 def _with_session_stop(cluster: Cluster, result: JobResult) -> JobResult:
     """A stop that ran inside the session is part of the job's result: a failed one is never
-    reported as plain success."""
+    reported as plain success. (The record is read again: the stop ended during the wait.)"""
     if result.stop is not None or result.outcome not in (Outcome.SUCCEEDED, Outcome.FAILED):
         return result
     records = read_records(cluster.head, [result.job])
