@@ -16,7 +16,9 @@ for n in "$@"; do
   if [ -e "$n/pid" ] && ! flock -s -n "$n/lock" true 2>/dev/null; then
     echo "wrapper alive"
   elif [ -e "$n/pid" ] && [ ! -s "$n/status" ]; then
-    echo "survivors $(job_survivors "$n" | wc -l)"
+    # Scanned once, at the first lost record, for all of them.
+    [ -n "${marked+x}" ] || { marked=$(marked_table); sessions=$(session_table); }
+    echo "survivors $(job_survivors "$n" "$marked" "$sessions" | wc -l)"
   fi
   if [ -s "$n/status" ] && [ -f "$n/stop.sh" ] && [ ! -s "$n/stop_status" ] \
      && ! flock -s -n "$n/stop.lock" true 2>/dev/null; then
