@@ -28,12 +28,8 @@ __all__ = ["EXIT_INTERRUPTED", "EXIT_LOST", "EXIT_TIMEOUT", "EXIT_UNREACHABLE", 
            "EXIT_WAITER_FAILED", "Exit", "TerminalReporter", "echo_json", "error_line", "exit_code",
            "print_result", "stdout_for_json"]
 
-# The exit code table of the README (jobwaiter.outcome has it in one place).
-EXIT_OK = 0
-EXIT_STOP_FAILED = 1
-
-
 def exit_code(result: JobResult) -> int:
+    """The README's exit-code table, kept in one place: jobwaiter.outcome."""
     return outcome_exit_code(result.outcome, result.exit_status)
 
 
