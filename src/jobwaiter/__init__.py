@@ -20,7 +20,7 @@ _EXPORTS = {
     "JobResult": "jobwaiter.jobs.result",
     "Outcome": "jobwaiter.outcome",
     "StopReport": "jobwaiter.jobs.result",
-    "KillReport": "jobwaiter.jobs.inspect",
+    "KillReport": "jobwaiter.jobs.manage",
     "WaiterOutcome": "jobwaiter.waiters.loop",
     "CommandResult": "jobwaiter.transport.base",
     "Check": "jobwaiter.waiters.base",

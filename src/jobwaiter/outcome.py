@@ -1,7 +1,8 @@
 """How things end: one vocabulary for a job, each of its waiters and the CLI's exit code.
 
 A waiter ends ``succeeded``, ``failed``, ``lost``, ``timeout``, ``unreachable`` or (not run
-after an earlier one failed) ``skipped``; a job's outcome adds what only a whole run can say.
+after an earlier one failed) ``skipped``; a job's outcome adds what only a whole run can say,
+and a job record's state (``JobRecord.outcome``) uses the same words, with ``running``.
 ``exit_code`` is the README's exit-code table, in one place. Stdlib only.
 """
 
@@ -23,6 +24,10 @@ class Outcome(str, enum.Enum):
     STOP_FAILED = "stop_failed"      # the job succeeded but stopping the cluster failed
     LAUNCH_FAILED = "launch_failed"  # the job could not be started (nothing ran)
     SKIPPED = "skipped"              # a waiter not run: an earlier one in the chain failed
+    KILLED = "killed"                # ended by `jobwaiter kill` (recorded status 128+N)
+    RUNNING = "running"              # a record's state: the job has not ended yet
+    DETACHED = "detached"            # the head watches the job; the client returned
+    USAGE_ERROR = "usage_error"      # bad arguments or config; nothing ran (--json's outcome)
 
     def __str__(self) -> str:
         return self.value
@@ -38,6 +43,8 @@ EXIT_UNREACHABLE = 255
 _EXIT = {
     Outcome.SUCCEEDED: 0,
     Outcome.STARTED: 0,
+    Outcome.DETACHED: 0,
+    Outcome.USAGE_ERROR: EXIT_USAGE,
     Outcome.STOP_FAILED: 1,
     Outcome.LAUNCH_FAILED: 1,
     Outcome.TIMEOUT: EXIT_TIMEOUT,
@@ -54,4 +61,7 @@ def exit_code(outcome: Outcome, exit_status: int | None = None) -> int:
     if outcome is Outcome.FAILED:
         status = exit_status or 1
         return status if 1 <= status <= 255 else 1
+    if outcome is Outcome.KILLED:
+        # 128+N as recorded; a job that caught the signal and exited 0 was still killed.
+        return exit_status if exit_status is not None and 1 <= exit_status <= 255 else 137
     return _EXIT.get(outcome, 1)

@@ -28,13 +28,13 @@ COMMANDS = {
              "Run the cluster's stop commands (nothing if it is already stopped)."),
     "waiters": ("jobwaiter.cli.cluster", "waiters_cmd",
                 "List the job waiters that --job-waiter can name; with CONFIG, include the..."),
-    "wait": ("jobwaiter.cli.inspect", "wait_cmd",
+    "wait": ("jobwaiter.cli.manage", "wait_cmd",
              "Wait again for a job started earlier (after a timeout, Ctrl-C or a dropped..."),
-    "jobs": ("jobwaiter.cli.inspect", "jobs_cmd",
+    "jobs": ("jobwaiter.cli.manage", "jobs_cmd",
              "List the jobs on the cluster's head, newest first."),
-    "logs": ("jobwaiter.cli.inspect", "logs_cmd",
+    "logs": ("jobwaiter.cli.manage", "logs_cmd",
              "Print a job's log (~/user/logs/SESSION.log on the head)."),
-    "kill": ("jobwaiter.cli.inspect", "kill_cmd",
+    "kill": ("jobwaiter.cli.manage", "kill_cmd",
              "Stop a job: signal its process group (the job and its children), send KILL..."),
 }
 

@@ -25,7 +25,7 @@ from jobwaiter.cluster.nodes import (
 )
 from jobwaiter.cluster.providers import Node, Provider, provider_for
 from jobwaiter.errors import JobwaiterError, UsageError
-from jobwaiter.jobs import inspect
+from jobwaiter.jobs import manage
 from jobwaiter.jobs.events import NullReporter, Reporter
 from jobwaiter.jobs.request import JobRequest, parse_env
 from jobwaiter.jobs.result import JobResult, Outcome
@@ -317,26 +317,26 @@ class Cluster:
         loop: WaitLoop | None = None,
     ) -> JobResult:
         """Wait again for a job started earlier (by default with the SPEC it started with)."""
-        return inspect.wait_job(self, session, job_waiter, job_timeout, stop, loop)
+        return manage.wait_job(self, session, job_waiter, job_timeout, stop, loop)
 
     def jobs(self, include_old: bool = False) -> list[JobRecord]:
         """The jobs on the head, newest first."""
-        return inspect.list_jobs(self, include_old)
+        return manage.list_jobs(self, include_old)
 
     def logs(self, session: str, follow: bool = False, lines: int | None = None) -> JobRecord:
         """Print a job's log on stdout (following it until the job ends)."""
-        return inspect.follow_log(self, session, follow, lines)
+        return manage.follow_log(self, session, follow, lines)
 
     def kill(
         self, session: str, signal: str | int = "TERM", grace: float = 10.0
-    ) -> inspect.KillReport:
+    ) -> manage.KillReport:
         """Stop a job; says whether it was still running and what is recorded now."""
-        signum = signal if isinstance(signal, int) else inspect.parse_signal(signal)
-        return inspect.kill_job(self, session, signum, grace)
+        signum = signal if isinstance(signal, int) else manage.parse_signal(signal)
+        return manage.kill_job(self, session, signum, grace)
 
     def prune(self, older_than: float = 7 * 86400) -> list[str]:
         """Remove records and logs of ended jobs older than ``older_than`` seconds."""
-        return inspect.prune_jobs(self, older_than)
+        return manage.prune_jobs(self, older_than)
 
     @staticmethod
     def _request(

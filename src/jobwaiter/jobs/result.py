@@ -51,7 +51,7 @@ class JobResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in (Outcome.SUCCEEDED, Outcome.STARTED)
+        return self.outcome in (Outcome.SUCCEEDED, Outcome.STARTED, Outcome.DETACHED)
 
     def to_dict(self) -> dict[str, Any]:
         return {

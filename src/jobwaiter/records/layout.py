@@ -6,10 +6,12 @@ import json
 import math
 import re
 import secrets
+import signal
 from dataclasses import dataclass, field
 from typing import Any
 
 from jobwaiter.errors import UsageError
+from jobwaiter.outcome import Outcome
 
 # Relative to $HOME on the head: every transport starts commands there.
 JOBS_DIR = ".jobwaiter/jobs"
@@ -74,6 +76,8 @@ class JobRecord:
     stop_log: str = ""
     #: What is wrong with the record's content, when something is ("" when nothing is).
     problem: str = ""
+    #: The signal ``jobwaiter kill`` sent while the job ran (None: it was not killed).
+    killed_by: int | None = None
 
     @property
     def session(self) -> str | None:
@@ -89,22 +93,44 @@ class JobRecord:
         return not self.ended and (self.wrapper_alive or self.session_alive)
 
     @property
+    def outcome(self) -> Outcome:
+        """The record's state in the one vocabulary of outcomes: running, started (a session
+        without a waiter, still open), succeeded, failed, killed, lost or lost_running."""
+        if self.problem:
+            return Outcome.LOST
+        if self.exit_status is not None:
+            if self.killed_by is not None:
+                return Outcome.KILLED
+            return Outcome.SUCCEEDED if self.exit_status == 0 else Outcome.FAILED
+        if self.running:
+            return Outcome.STARTED if self.session and not self.meta.get("spec") \
+                else Outcome.RUNNING
+        return Outcome.LOST_RUNNING if self.survivors else Outcome.LOST
+
+    @property
     def state(self) -> str:
-        """running / succeeded / failed (N) / lost / started-no-waiter, as ``jobs`` shows it."""
+        """The outcome as ``jobs`` shows it: ``failed (3)``, ``killed (TERM)``, ``lost (2
+        processes still run)``, ``succeeded, stop failed (1)``."""
+        outcome = self.outcome
         if self.problem:
             return "lost (corrupt record)"
-        if self.exit_status is not None:
-            state = "succeeded" if self.exit_status == 0 else f"failed ({self.exit_status})"
-            if self.stop_running:
-                return f"{state}, stopping"
-            if self.stop_status is not None and self.stop_status != 0:
-                return f"{state}, stop failed ({self.stop_status})"
-            return state
-        if self.running:
-            return "started-no-waiter" if self.session and not self.meta.get("spec") else "running"
-        if self.survivors:
+        if outcome is Outcome.STARTED:
+            return "started-no-waiter"
+        if outcome is Outcome.LOST_RUNNING:
             return f"lost ({self.survivors} processes still run)"
-        return "lost"
+        if self.exit_status is None:
+            return outcome.value
+        if outcome is Outcome.KILLED:
+            state = f"killed ({signal_name(self.killed_by or 0)})"
+        elif outcome is Outcome.FAILED:
+            state = f"failed ({self.exit_status})"
+        else:
+            state = outcome.value
+        if self.stop_running:
+            return f"{state}, stopping"
+        if self.stop_status is not None and self.stop_status != 0:
+            return f"{state}, stop failed ({self.stop_status})"
+        return state
 
     @property
     def lost(self) -> bool:
@@ -149,6 +175,7 @@ class JobRecord:
             stop_running=fields.get("stop") == "running",
             stop_log=fields.get("stop_log", ""),
             problem="; ".join(problems),
+            killed_by=_small_int(fields.get("killed")),
         )
 
 
@@ -160,6 +187,19 @@ def _field_stamp(
     except ValueError as exc:
         problems.append(f"{key}: {exc}")
         return None, None
+
+
+def _small_int(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() and len(text) < 4 else None
+
+
+def signal_name(number: int) -> str:
+    """``TERM`` for 15; the number itself when the head's signal is not one we know."""
+    try:
+        return signal.Signals(number).name[3:]
+    except ValueError:
+        return str(number)
 
 
 def _is_float(text: str) -> bool:

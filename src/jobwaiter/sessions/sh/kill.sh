@@ -37,6 +37,9 @@ signal() {
 count=$(job_pids "$name" | wc -l)
 used=$sig
 if alive; then
+  # Marks the record as killed (the signal asked for), so that its 128+N is not read as the
+  # job's own failure. Written before the signal: the wrapper may record its status at once.
+  printf '%s\n' "$sig" > "$d/killed"
   signal "$sig"
   for _ in $(seq "$(awk -v g="$grace" 'BEGIN { print int(g * 10) + 1 }')"); do
     alive || break; sleep 0.1
