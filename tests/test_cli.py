@@ -393,13 +393,15 @@ class _AnswerLost:
 
 
 def test_a_launch_whose_answer_is_lost_is_unknown_and_can_be_waited_for(env, cli) -> None:
+    from dataclasses import replace
+
     from jobwaiter import Cluster, Outcome
 
     class Flaky(Cluster):
-        @property
-        def head(self):  # type: ignore[no-untyped-def]
+        def node(self, address=None):  # type: ignore[no-untyped-def]
             if not hasattr(self, "_flaky"):
-                self._flaky = _AnswerLost(super().head)
+                head = super().node()
+                self._flaky = replace(head, transport=_AnswerLost(head.transport))
             return self._flaky
 
     with Flaky(env.config) as cluster:

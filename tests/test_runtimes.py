@@ -443,13 +443,15 @@ def test_yarn_has_nothing_to_start() -> None:
 def test_in_session_stop_script_stops_the_runtime_first(env) -> None:  # type: ignore[no-untyped-def]
     cluster = Cluster(config())
     script = cluster.stop_script()
-    assert script.index("org.apache.spark.deploy.master.Master") < script.index("ran 0 stop")
+    # The runtime's stop comes before the head's own stop commands (sh/control.sh).
+    assert script.index("org.apache.spark.deploy.master.Master") < script.index("ran $# $action")
     # Nothing is running: the runtime's part says so and the stop goes on.
     import subprocess
 
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert "worker not running" in out.stderr and "master not running" in out.stderr
+    assert out.stdout.strip() == "ran 0 stop commands"
 
 
 HOSTILE = ["a b", "$HOME", "`id`", "x;y", "it's", "", "--tmux", "line\nbreak"]

@@ -59,8 +59,8 @@ def wait_cmd(config: str, session: str, job_waiter: str | None, job_timeout: flo
     with open_cluster(config, cluster_name, reporter, yes) as cluster:
         if stop:
             confirm(f"stop cluster {cluster.name!r} once the job has completed", yes)
-        result = cluster.on_node(node_ip).wait(session, job_waiter=job_waiter,
-                                               job_timeout=job_timeout, stop=stop)
+        result = cluster.wait(session, job_waiter=job_waiter, job_timeout=job_timeout,
+                              stop=stop, node_ip=node_ip)
     print_result(result, reporter, as_json,
                  resume_command(config, session, cluster_name, node_ip))
     raise Exit(exit_code(result))
@@ -117,10 +117,9 @@ def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: float, as_jso
       jobwaiter jobs cluster.yaml --prune --older-than 7d
     """
     reporter = TerminalReporter()
-    with open_cluster(config, cluster_name, reporter) as whole:
-        cluster = whole.on_node(node_ip)
+    with open_cluster(config, cluster_name, reporter) as cluster:
         if prune:
-            lines = cluster.prune(older_than)
+            lines = cluster.prune(older_than, node_ip=node_ip)
             if as_json:
                 echo_json({"pruned": [ln.split()[1] for ln in lines
                                        if ln.startswith("removed ")]})
@@ -129,7 +128,7 @@ def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: float, as_jso
             if not lines:
                 reporter.phase(f"nothing to prune (no ended job older than {older_than:g}s)")
             return
-        records = cluster.jobs(include_old=show_all)
+        records = cluster.jobs(include_old=show_all, node_ip=node_ip)
     now = time.time()
     rows = [_row(r, now) for r in records]
     if as_json:
@@ -170,7 +169,7 @@ def logs_cmd(config: str, session: str, follow: bool, lines: int | None,
       jobwaiter logs cluster.yaml jobwaiter-3f9c2a1b7d4e -f
     """
     with open_cluster(config, cluster_name, TerminalReporter()) as cluster:
-        record = cluster.on_node(node_ip).logs(session, follow=follow, lines=lines)
+        record = cluster.logs(session, follow=follow, lines=lines, node_ip=node_ip)
     if not follow:
         return
     if record.exit_status is not None:
@@ -203,7 +202,7 @@ def kill_cmd(config: str, session: str, sig: str, grace: float, quiet: bool,
     """
     reporter = TerminalReporter(quiet)
     with open_cluster(config, cluster_name, reporter) as cluster:
-        done = cluster.on_node(node_ip).kill(session, sig, grace)
+        done = cluster.kill(session, sig, grace, node_ip=node_ip)
     if done.state == "killed":
         reporter.phase(f"killed {session}; recorded exit status {done.exit_status}")
     elif done.state == "ended":

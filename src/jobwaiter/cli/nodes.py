@@ -8,9 +8,9 @@ import threading
 import click
 
 from jobwaiter.cli.output import TerminalReporter, echo_json, error_line
-from jobwaiter.cluster.nodes import NodesResult
-from jobwaiter.cluster.providers import Node
 from jobwaiter.errors import UsageError
+from jobwaiter.jobs.everywhere import NodesResult
+from jobwaiter.transport.node import Node
 
 
 def check_options(

@@ -19,6 +19,7 @@ from jobwaiter.cli.common import (
     yes_option,
 )
 from jobwaiter.cli.output import TerminalReporter, exit_code, print_result
+from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult
 
 
@@ -71,11 +72,9 @@ def _confirm_costly(start: bool, stop: bool, yes: bool, name: str) -> None:
 @click.option("--all-nodes", is_flag=True,
               help="Run CMD in the foreground on every node; output lines start with the node.")
 @click.option("--no-parallel", is_flag=True, help="With --all-nodes: one node at a time.")
-def exec_cmd(config: str, cmd: str, tmux: bool, screen: bool, job_waiter: str | None,
-             job_log: bool, stop: bool, start: bool, job_timeout: float | None,
-             env: tuple[str, ...], yes: bool, quiet: bool, as_json: bool,
-             cluster_name: str | None, node_ip: str | None, all_nodes: bool,
-             no_parallel: bool) -> None:
+def exec_cmd(config: str, cmd: str, yes: bool, quiet: bool, as_json: bool,
+             cluster_name: str | None, all_nodes: bool, no_parallel: bool,
+             **options: Any) -> None:
     """Run CMD with bash on the head node, in $HOME there.
 
     \b
@@ -86,21 +85,21 @@ def exec_cmd(config: str, cmd: str, tmux: bool, screen: bool, job_waiter: str | 
           --tmux --job-waiter='chain[tmux, spark]' --stop -y
       jobwaiter exec cluster.yaml 'nvidia-smi -L' --all-nodes
     """
-    nodes.check_options(all_nodes, node_ip, no_parallel, tmux=tmux, screen=screen,
-                        job_waiter=job_waiter, job_log=job_log, job_timeout=job_timeout)
+    req = JobRequest.of(cmd, **options)
+    nodes.check_options(all_nodes, req.node_ip, no_parallel, tmux=req.session == "tmux",
+                        screen=req.session == "screen", job_waiter=req.job_waiter,
+                        job_log=req.job_log, job_timeout=req.timeout)
     reporter = TerminalReporter(quiet)
     cluster = open_cluster(config, cluster_name, reporter, yes)
     with cluster:
-        _confirm_costly(start, stop, yes, cluster.name)
+        _confirm_costly(req.start, req.stop, yes, cluster.name)
         if all_nodes:
-            done = cluster.exec_all(cmd, parallel=not no_parallel, stop=stop, start=start,
-                                    env=list(env),
+            done = cluster.exec_all(cmd, parallel=not no_parallel, stop=req.stop,
+                                    start=req.start, env=dict(req.env),
                                     on_line=None if as_json else nodes.LinePrinter())
             raise Exit(nodes.finish(done, reporter, as_json))
-        result = cluster.exec(cmd, tmux=tmux, screen=screen, job_waiter=job_waiter,
-                              job_log=job_log, stop=stop, start=start,
-                              job_timeout=job_timeout, env=list(env), node_ip=node_ip)
-    _finish(result, reporter, as_json, config, cluster_name, node_ip)
+        result = cluster.exec(req)
+    _finish(result, reporter, as_json, config, cluster_name, req.node_ip)
 
 
 class SubmitCommand(click.Command):
@@ -142,11 +141,9 @@ class SubmitCommand(click.Command):
 @click.option("--runtime", metavar="NAME",
               help="Run SCRIPT with a configured runtime: spark runs .py with spark-submit "
                    "and .scala with spark-shell -i.")
-def submit_cmd(config: str, script: str, script_args: tuple[str, ...], tmux: bool,
-               screen: bool, job_waiter: str | None, job_log: bool, stop: bool,
-               start: bool, job_timeout: float | None, env: tuple[str, ...], yes: bool,
-               quiet: bool, as_json: bool, cluster_name: str | None,
-               runtime: str | None) -> None:
+def submit_cmd(config: str, script: str, script_args: tuple[str, ...], yes: bool,
+               quiet: bool, as_json: bool, cluster_name: str | None, runtime: str | None,
+               **options: Any) -> None:
     """Upload SCRIPT to ~/user/jobs/ on the head and run it by type (.sh with bash, .py with
     python3; an http(s):// URL is downloaded on the head). Options go before SCRIPT;
     everything after it is passed to the script verbatim, never expanded on the head.
@@ -157,12 +154,10 @@ def submit_cmd(config: str, script: str, script_args: tuple[str, ...], tmux: boo
       jobwaiter submit cluster.yaml https://example.org/job.sh 'a b' '$literal'
       jobwaiter submit --runtime spark --tmux --job-waiter=spark cluster.yaml etl.py 2024
     """
+    JobRequest.of("", **options)  # every option checked before the config is read
     reporter = TerminalReporter(quiet)
     cluster = open_cluster(config, cluster_name, reporter, yes)
     with cluster:
-        _confirm_costly(start, stop, yes, cluster.name)
-        result = cluster.submit(script, list(script_args), tmux=tmux, screen=screen,
-                                job_waiter=job_waiter, job_log=job_log, stop=stop,
-                                start=start, job_timeout=job_timeout, env=list(env),
-                                runtime=runtime)
+        _confirm_costly(options["start"], options["stop"], yes, cluster.name)
+        result = cluster.submit(script, list(script_args), runtime=runtime, **options)
     _finish(result, reporter, as_json, config, cluster_name)

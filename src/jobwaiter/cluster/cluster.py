@@ -1,66 +1,50 @@
-"""The Python API: ``Cluster("cluster.yaml").exec(...)``."""
+"""The Python API: ``Cluster("cluster.yaml").exec(...)``.
+
+A ``Cluster`` owns the config, the provider's nodes and the runtimes; for each job it hands
+``jobs`` a ``JobSite`` (what a job needs of the cluster) and never is handed down itself.
+"""
 
 from __future__ import annotations
 
-import copy
-import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from jobwaiter import runtimes
 from jobwaiter.cluster.config import ClusterConfig, load_config, validate_config
-from jobwaiter.cluster.control import control_script
-from jobwaiter.cluster.nodes import (
-    NodeOutput,
-    NodeRun,
-    NodesResult,
-    control_on_workers,
-    done_lines,
-    find_node,
-    raise_failed,
-    run_everywhere,
-)
-from jobwaiter.cluster.providers import Node, Provider, provider_for
-from jobwaiter.errors import JobwaiterError, UsageError
+from jobwaiter.cluster.control import control_argv
+from jobwaiter.cluster.nodes import control_on_workers, find_node
+from jobwaiter.cluster.providers import Provider, provider_for
+from jobwaiter.errors import UsageError
 from jobwaiter.jobs import manage
 from jobwaiter.jobs.events import NullReporter, Reporter
-from jobwaiter.jobs.request import JobRequest, parse_env
-from jobwaiter.jobs.result import JobResult, Outcome
-from jobwaiter.jobs.run import plan_waiters, run_job
-from jobwaiter.jobs.submit import prepare_submit
+from jobwaiter.jobs.everywhere import NodeOutput, NodesResult, run_everywhere
+from jobwaiter.jobs.nodes import NodeRun, done_lines, raise_failed
+from jobwaiter.jobs.plan import JobPlan, NodeStop, StopCommand, StopPlan, plan_job
+from jobwaiter.jobs.request import JobRequest
+from jobwaiter.jobs.result import JobResult
+from jobwaiter.jobs.run import run_job
+from jobwaiter.jobs.site import JobSite
+from jobwaiter.jobs.stop import run_stop
+from jobwaiter.jobs.submit import prepare_submit, submitted, with_runtime
 from jobwaiter.records import JobRecord
 from jobwaiter.sessions import session_kind
 from jobwaiter.transport.base import Transport
+from jobwaiter.transport.node import Node
 from jobwaiter.waiters.base import Waiter
 from jobwaiter.waiters.loop import WaitLoop
 from jobwaiter.waiters.registry import available
-from jobwaiter.waiters.spec import parse_spec
 
 ConfigSource = str | Path | ClusterConfig | Mapping[str, Any]
-
-
-def _names(spec_text: str) -> set[str]:
-    """Every waiter name a SPEC mentions (a bad SPEC is reported later, by plan_waiters)."""
-    try:
-        spec = parse_spec(spec_text)
-    except UsageError:
-        return set()
-    names, todo = set(), [spec]
-    while todo:
-        s = todo.pop()
-        names.add(s.name)
-        todo.extend(s.args)
-    return names
 
 
 class Cluster:
     """A cluster described by a config file (or an already-loaded config).
 
     Job failures come back as a ``JobResult``; bad arguments raise ``UsageError`` and an
-    unreachable head raises ``TransportError``.
+    unreachable head raises ``TransportError``. ``node_ip`` (an address of the config) runs
+    or finds a job on that node instead of the head.
     """
 
     def __init__(
@@ -82,8 +66,6 @@ class Cluster:
         # busy). Without a way to ask, the answer is no.
         self.confirm: Callable[[str], bool] = confirm or (lambda question: False)
         self._provider: Provider | None = None
-        # Set on the copy that runs a job on a worker (exec --node-ip).
-        self._job_node: Node | None = None
 
     # -- structure ---------------------------------------------------------------------------
 
@@ -108,35 +90,41 @@ class Cluster:
         return self._provider
 
     @property
-    def head_node(self) -> Node:
-        """The node jobs run on: the head, except in the copy made for ``--node-ip``."""
-        return self._job_node or self.provider.head()
-
-    @property
     def head(self) -> Transport:
-        return self.head_node.transport
+        return self.provider.head().transport
 
     @property
     def workers(self) -> list[Node]:
         return self.provider.workers()
 
-    def workers_need_stopping(self) -> bool:
-        """Whether stopping the cluster has anything to do on the workers."""
-        if not self.workers:
-            return False
-        return bool(self.config.worker_stop_commands) or any(
-            runtimes.stop_commands(self.runtimes, w, self.workers) for w in self.workers)
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        """Every node, the head first."""
+        return (self.provider.head(), *self.provider.workers())
 
-    def node_transports(self) -> dict[str, Transport]:
-        nodes = [self.provider.head(), *self.workers]
-        return {n.id: n.transport for n in nodes}
+    def node(self, address: str | None = None) -> Node:
+        """The node written ``address`` in the config; the head when None."""
+        return find_node(self.nodes, address) if address else self.provider.head()
 
     def runtime_waiters(self) -> dict[str, type[Waiter]]:
         """Waiters provided by the runtimes this cluster configures."""
         return runtimes.runtime_waiters(self.runtimes)
 
-    def attach_command(self, kind: str, session: str) -> list[str]:
-        return [*self.head_node.shell_prefix, *session_kind(kind).attach_argv(session)]
+    def site(self, node_ip: str | None = None) -> JobSite:
+        """What a job on ``node_ip`` (the head when None) is given of this cluster."""
+        return JobSite(
+            cluster=self.name,
+            node=self.node(node_ip),
+            nodes=self.nodes,
+            config=self.config_dict,
+            runtime_waiters=self.runtime_waiters(),
+            stop_plan=self.stop_plan,
+            reporter=self.reporter,
+            confirm=self.confirm,
+        )
+
+    def attach_command(self, kind: str, session: str, node_ip: str | None = None) -> list[str]:
+        return [*self.node(node_ip).shell_prefix, *session_kind(kind).attach_argv(session)]
 
     def waiters(self) -> list[tuple[str, str]]:
         return available(self.runtime_waiters())
@@ -154,74 +142,76 @@ class Cluster:
 
     # -- start / stop ------------------------------------------------------------------------
 
-    def stop_script(self) -> str:
-        """What ``--stop`` runs on the head inside a job's session: the runtimes' processes
-        on the head, then the head's stop commands."""
-        runtime = runtimes.stop_commands(self.runtimes, self.head_node, self.workers)
-        prefix = "".join(f"{shlex.join(argv)} >&2 || echo 'failed: a runtime stop' >&2\n"
-                         for argv in runtime)
-        return prefix + self._head_stop_script()
+    def stop_plan(self) -> StopPlan:
+        """How the cluster stops, per node: the runtimes' processes (last started first),
+        then the node's stop commands; the workers' parts run before the head's."""
+        head, workers = self.provider.head(), self.workers
 
-    def _head_stop_script(self) -> str:
-        return control_script(self.name, "stop", self.config.head_stop_commands)
+        def part(node: Node, state: str, commands: list[str], always: bool) -> NodeStop:
+            steps = [StopCommand(tuple(argv), runtime.name)
+                     for runtime in reversed(self.runtimes)
+                     for argv in runtime.stop_commands(node, workers)]
+            if commands or always:
+                steps.append(StopCommand(tuple(control_argv(state, "stop", commands))))
+            return NodeStop(node.id, tuple(steps))
+
+        return StopPlan(
+            cluster=self.name,
+            head=part(head, self.name, self.config.head_stop_commands, always=True),
+            # Each worker keeps its own state file: workers often share one (NFS) home.
+            workers=tuple(part(w, f"{self.name}.worker-{w.ip}",
+                               self.config.worker_stop_commands, always=False)
+                          for w in workers),
+        )
+
+    def stop_script(self) -> str:
+        """What ``--stop`` runs inside a job's session: the head's part of the stop."""
+        return self.stop_plan().head.script()
 
     def start(self) -> list[str]:
         """Run the start commands, the head's first and then the workers' in parallel, then
         start the runtimes (idempotent); returns what was done, per node."""
         head = self.provider.head()
-        script = control_script(self.name, "start", self.config.head_start_commands)
-        result = head.transport.run(["bash", "-c", script])
+        result = head.transport.run(control_argv(self.name, "start",
+                                                 self.config.head_start_commands))
         result.check(f"starting cluster {self.name}")
         workers = control_on_workers(self.workers, self.name, "start",
                                      self.config.worker_start_commands)
         raise_failed(workers, f"starting cluster {self.name}")
-        lines = [f"{head.id}: {result.stdout.strip()}", *done_lines(workers)]
+        lines = done_lines([NodeRun(head, result), *workers])
         return lines + runtimes.start_runtimes(self.runtimes, head, self.workers)
 
     def stop(self) -> list[str]:
-        """Stop the runtimes, then run the stop commands, the workers' in parallel and then
-        the head's (idempotent); raises CommandError if any failed, after trying them all."""
-        head = self.provider.head()
-        try:
-            lines = runtimes.stop_runtimes(self.runtimes, head, self.workers)
-            runtime_error = None
-        except JobwaiterError as exc:
-            lines, runtime_error = [], exc
-        workers = control_on_workers(self.workers, self.name, "stop",
-                                     self.config.worker_stop_commands)
-        result = head.transport.run(["bash", "-c", self._head_stop_script()])
-        raise_failed([*workers, NodeRun(head, result)], f"stopping cluster {self.name}")
-        if runtime_error is not None:
-            raise runtime_error
-        return [*lines, *done_lines(workers), f"{head.id}: {result.stdout.strip()}"]
+        """Stop the runtimes and run the stop commands, the workers' in parallel and then the
+        head's (idempotent); raises CommandError if any failed, after trying them all."""
+        return run_stop(self.stop_plan(), self.nodes)
+
+    def _start_first(self, start: bool) -> None:
+        """``--start``: start the cluster once the request has been validated."""
+        if not start:
+            return
+        self.reporter.phase(f"starting cluster {self.name}")
+        for line in self.start():
+            self.reporter.phase(line)
 
     # -- jobs --------------------------------------------------------------------------------
 
+    def plan(self, request: JobRequest) -> JobPlan:
+        """The plan of ``request``, without running anything (every problem raised here)."""
+        return plan_job(self._job_site(request), request)
+
     def exec(
-        self,
-        command: str,
-        *,
-        tmux: bool = False,
-        screen: bool = False,
-        job_waiter: str | None = None,
-        job_log: bool = False,
-        stop: bool = False,
-        start: bool = False,
-        job_timeout: float | None = None,
-        env: Mapping[str, str] | Sequence[str] | None = None,
-        loop: WaitLoop | None = None,
-        node_ip: str | None = None,
+        self, command: str | JobRequest, *, loop: WaitLoop | None = None, **options: Any
     ) -> JobResult:
-        """Run a bash command on the head (or on the node ``node_ip``), in ``$HOME``."""
-        req = self._request(command, tmux, screen, job_waiter, job_log, stop, job_timeout, env)
-        target = self.on_node(node_ip)
-        if target is not self and req.stop and req.session and not req.job_waiter:
-            raise UsageError("--stop with --node-ip needs a --job-waiter: a session on a "
-                             "worker cannot stop the cluster")
-        # Every SPEC problem surfaces before the cluster starts; the waiters are built once.
-        waiters = plan_waiters(target, req)
-        self._start_first(start)
-        return run_job(target, req, loop, waiters)
+        """Run a bash command on the head (or on the node ``node_ip``), in ``$HOME``.
+        ``options`` are those of ``JobRequest.of``: ``tmux``, ``screen``, ``job_waiter``,
+        ``job_log``, ``stop``, ``start``, ``job_timeout``, ``env``, ``node_ip``."""
+        req = command if isinstance(command, JobRequest) else JobRequest.of(command, **options)
+        site = self._job_site(req)
+        # Every problem surfaces before the cluster starts; the waiters are built once.
+        plan = plan_job(site, req)
+        self._start_first(req.start)
+        return run_job(site, req, plan, loop)
 
     def exec_all(
         self,
@@ -236,74 +226,40 @@ class Cluster:
         """Run a bash command in the foreground on every node, in ``$HOME``;
         ``on_line(node, stream, line)`` gets each line of output as it arrives (called from
         several threads)."""
-        req = self._request(command, False, False, None, False, stop, None, env)
+        req = JobRequest.of(command, stop=stop, start=start, env=env)
         self._start_first(start)
-        return run_everywhere(self, req, parallel, on_line)
-
-    def on_node(self, address: str | None) -> Cluster:
-        """This cluster with its jobs on the node written ``address`` in the config (the head
-        when None): a copy sharing the connections, whose ``head_node`` is that node, so that
-        exec, wait, jobs, logs and kill work on a worker as on the head. Start and stop still
-        cover every node."""
-        if not address:
-            return self
-        node = find_node([self.provider.head(), *self.workers], address)
-        if node.is_head:
-            return self
-        view = copy.copy(self)
-        view._job_node = node
-        return view
-
-    def _start_first(self, start: bool) -> None:
-        """``--start``: start the cluster once the request has been validated."""
-        if not start:
-            return
-        self.reporter.phase(f"starting cluster {self.name}")
-        for line in self.start():
-            self.reporter.phase(line)
+        return run_everywhere(self.site(), req, parallel, on_line)
 
     def submit(
         self,
         script: str,
         args: Sequence[str] = (),
         *,
-        tmux: bool = False,
-        screen: bool = False,
-        job_waiter: str | None = None,
-        job_log: bool = False,
-        stop: bool = False,
-        start: bool = False,
-        job_timeout: float | None = None,
-        env: Mapping[str, str] | Sequence[str] | None = None,
-        loop: WaitLoop | None = None,
         runtime: str | None = None,
+        loop: WaitLoop | None = None,
+        **options: Any,
     ) -> JobResult:
         """Upload ``script`` to ``~/user/jobs/`` on the head (or download a URL there) and run
         it by type with ``args`` passed verbatim; with ``runtime`` (e.g. ``"spark"``), run it
-        with that configured runtime instead (``spark-submit`` for ``.py``)."""
+        with that configured runtime instead (``spark-submit`` for ``.py``). ``options`` are
+        those of ``exec``."""
         runner = runtimes.submit_runtime(self.runtimes, runtime) if runtime else None
         prepared = prepare_submit(script, list(args), runner)
-        req = self._request(prepared.command, tmux, screen, job_waiter, job_log, stop,
-                            job_timeout, env)
-        # A runtime whose submit hands the job to the engine and returns (sbatch) has not
-        # finished it: a waiter asked for also waits for the engine's work, scoped to the
-        # ids the submission recorded; without one the job is only "started", and --stop
-        # would stop too early.
-        detaches = runner is not None and runner.submit_detaches
-        if detaches and req.job_waiter is None and stop:
-            raise UsageError(f"--stop with --runtime {runtime} needs a --job-waiter "
-                             f"(e.g. {runtime}): the submission returns before the job ends")
-        if detaches and req.job_waiter is not None and runtime not in _names(req.job_waiter):
-            req = replace(req, job_waiter=f"chain[{req.job_waiter}, {runtime}]")
-        waiters = plan_waiters(self, req)
-        self._start_first(start)
-        prepared.place(self.head, self.reporter)
-        result = run_job(self, req, loop, waiters)
-        if detaches and req.job_waiter is None and result.outcome is Outcome.SUCCEEDED:
-            result = replace(result, outcome=Outcome.STARTED,
-                             message=f"submitted to {runtime}; nothing waits for it "
-                                     f"(--job-waiter={runtime} does)")
-        return result
+        req = with_runtime(JobRequest.of(prepared.command, **options), runner)
+        if req.node_ip:
+            raise UsageError("submit runs on the head (--node-ip is for exec)")
+        site = self.site()
+        plan = plan_job(site, req)
+        self._start_first(req.start)
+        prepared.place(site.head, self.reporter)
+        return submitted(run_job(site, req, plan, loop), req, runner)
+
+    def _job_site(self, req: JobRequest) -> JobSite:
+        site = self.site(req.node_ip)
+        if not site.node.is_head and req.stop and req.session and not req.job_waiter:
+            raise UsageError("--stop with --node-ip needs a --job-waiter: a session on a "
+                             "worker cannot stop the cluster")
+        return site
 
     # -- coming back to jobs ------------------------------------------------------------------
 
@@ -315,52 +271,37 @@ class Cluster:
         job_timeout: float | None = None,
         stop: bool = False,
         loop: WaitLoop | None = None,
+        node_ip: str | None = None,
     ) -> JobResult:
         """Wait again for a job started earlier (by default with the SPEC it started with)."""
-        return manage.wait_job(self, session, job_waiter, job_timeout, stop, loop)
+        return manage.wait_job(self.site(node_ip), session, job_waiter, job_timeout, stop,
+                               loop)
 
-    def jobs(self, include_old: bool = False) -> list[JobRecord]:
-        """The jobs on the head, newest first."""
-        return manage.list_jobs(self, include_old)
+    def jobs(self, include_old: bool = False, node_ip: str | None = None) -> list[JobRecord]:
+        """The jobs on the head (or the node ``node_ip``), newest first."""
+        return manage.list_jobs(self.site(node_ip), include_old)
 
-    def logs(self, session: str, follow: bool = False, lines: int | None = None) -> JobRecord:
+    def logs(
+        self,
+        session: str,
+        follow: bool = False,
+        lines: int | None = None,
+        node_ip: str | None = None,
+    ) -> JobRecord:
         """Print a job's log on stdout (following it until the job ends)."""
-        return manage.follow_log(self, session, follow, lines)
+        return manage.follow_log(self.site(node_ip), session, follow, lines)
 
     def kill(
-        self, session: str, signal: str | int = "TERM", grace: float = 10.0
+        self,
+        session: str,
+        signal: str | int = "TERM",
+        grace: float = 10.0,
+        node_ip: str | None = None,
     ) -> manage.KillReport:
         """Stop a job; says whether it was still running and what is recorded now."""
         signum = signal if isinstance(signal, int) else manage.parse_signal(signal)
-        return manage.kill_job(self, session, signum, grace)
+        return manage.kill_job(self.site(node_ip), session, signum, grace)
 
-    def prune(self, older_than: float = 7 * 86400) -> list[str]:
+    def prune(self, older_than: float = 7 * 86400, node_ip: str | None = None) -> list[str]:
         """Remove records and logs of ended jobs older than ``older_than`` seconds."""
-        return manage.prune_jobs(self, older_than)
-
-    @staticmethod
-    def _request(
-        command: str,
-        tmux: bool,
-        screen: bool,
-        job_waiter: str | None,
-        job_log: bool,
-        stop: bool,
-        timeout: float | None,
-        env: Mapping[str, str] | Sequence[str] | None,
-    ) -> JobRequest:
-        if tmux and screen:
-            raise UsageError("--tmux and --screen cannot be used together")
-        if isinstance(env, Mapping):
-            pairs = tuple((str(k), str(v)) for k, v in env.items())
-        else:
-            pairs = parse_env(list(env or ()))
-        return JobRequest(
-            command=command,
-            session="tmux" if tmux else "screen" if screen else None,
-            job_waiter=job_waiter,
-            job_log=job_log,
-            stop=stop,
-            timeout=timeout,
-            env=pairs,
-        )
+        return manage.prune_jobs(self.site(node_ip), older_than)

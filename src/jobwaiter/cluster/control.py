@@ -1,43 +1,26 @@
-"""Start and stop commands as scripts that run on a node.
+"""Start and stop commands as one idempotent call per node (``sh/control.sh``).
 
 A small state file on the node (``~/.jobwaiter/clusters/<name>.state``) makes both
 idempotent: starting a started cluster or stopping a stopped one runs nothing and says so.
-The same stop script runs from the client and, for a job without a waiter, inside the session.
+The commands travel as arguments, each run by ``bash -c`` on the node: nothing is pasted
+into script text.
 """
 
 from __future__ import annotations
 
-import shlex
+from functools import cache
+from pathlib import Path
 
 
-def _state_file(cluster: str) -> str:
-    return f'"$HOME"/.jobwaiter/clusters/{shlex.quote(cluster + ".state")}'
+@cache
+def _script() -> str:
+    return Path(__file__).with_name("sh").joinpath("control.sh").read_text()
 
 
-def control_script(cluster: str, action: str, commands: list[str]) -> str:
-    """bash text that runs ``commands`` unless the cluster is already in the target state.
-
-    start stops at the first failing command (what follows may depend on it); stop runs
-    every command and fails if any failed (stop as much as possible).
-    """
-    target = "started" if action == "start" else "stopped"
-    state = _state_file(cluster)
-    lines = [
-        f"f={state}",
-        'mkdir -p "$(dirname "$f")"',
-        f'if [ "$(cat "$f" 2>/dev/null)" = {target} ]; then echo "already {target}"; exit 0; fi',
-        "rc=0",
-    ]
-    for cmd in commands:
-        q = shlex.quote(cmd)
-        if action == "start":
-            lines.append(f"bash -c {q} || {{ echo \"failed: \"{q} >&2; exit 1; }}")
-        else:
-            lines.append(f"bash -c {q} || {{ echo \"failed: \"{q} >&2; rc=1; }}")
-    n = len(commands)
-    lines += [
-        '[ "$rc" = 0 ] || exit "$rc"',
-        f'echo {target} > "$f"',
-        f'echo "ran {n} {action} command{"s" if n != 1 else ""}"',
-    ]
-    return "\n".join(lines) + "\n"
+def control_argv(state: str, action: str, commands: list[str]) -> list[str]:
+    """argv that runs ``commands`` unless the node is already in the target state; ``state``
+    names the state file (the cluster's name, or one per worker). start stops at the first
+    failing command; stop runs every command and fails if any failed."""
+    if action not in ("start", "stop"):
+        raise ValueError(f"unknown action {action!r}")
+    return ["bash", "-c", _script(), "jw", state, action, *commands]

@@ -5,35 +5,31 @@ from __future__ import annotations
 import signal as _signal
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from jobwaiter.errors import CommandError, UsageError
+from jobwaiter.jobs.plan import plan_job
 from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult, Outcome, StopReport
-from jobwaiter.jobs.run import finish_wait, plan_waiters
+from jobwaiter.jobs.run import finish_wait
+from jobwaiter.jobs.site import JobSite
 from jobwaiter.records import JobRecord, check_name
 from jobwaiter.records.read import read_records
 from jobwaiter.sessions import follow_argv, kill_argv, prune_argv
 from jobwaiter.waiters.loop import WaitLoop
-from jobwaiter.waiters.session import JobEndWaiter, session_waiter
-
-if TYPE_CHECKING:
-    from jobwaiter.cluster.cluster import Cluster
 
 DAY = 86400.0
 
 
-def get_record(cluster: Cluster, name: str) -> JobRecord:
+def get_record(site: JobSite, name: str) -> JobRecord:
     check_name(name)
-    records = read_records(cluster.head, [name])
+    records = read_records(site.head, [name])
     if not records:
-        where = "the head" if cluster.head_node.is_head else cluster.head_node.ip
-        raise UsageError(f"no job {name} on {where} of cluster {cluster.name}")
+        raise UsageError(f"no job {name} on {site.where} of cluster {site.cluster}")
     return records[0]
 
 
 def wait_job(
-    cluster: Cluster,
+    site: JobSite,
     name: str,
     job_waiter: str | None = None,
     timeout: float | None = None,
@@ -42,32 +38,29 @@ def wait_job(
 ) -> JobResult:
     """Wait again for a job started earlier, with the SPEC it was started with unless another
     is given. A job that has ended returns at once with its recorded outcome."""
-    record = get_record(cluster, name)
+    record = get_record(site, name)
     meta = record.meta
     session = meta.get("session") or None
     req = JobRequest(command=str(meta.get("command", "")), session=session,
                      job_waiter=job_waiter or meta.get("spec"), stop=stop, timeout=timeout)
-    waiters = plan_waiters(cluster, req)
-    if not waiters or waiters[0].session_kind is None:
-        # Whatever else is waited for, the job itself must have ended first.
-        waiters.insert(0, session_waiter(session) if session else JobEndWaiter())
     log = meta.get("log")
+    plan = replace(plan_job(site, req, name=name), log=str(log) if log else None)
     base = JobResult(Outcome.STARTED, name, session=name if session else None,
                      session_kind=session, log_path=f"~/{log}" if log else None,
                      started_at=record.started_at, ended_at=record.ended_at,
                      exit_status=record.exit_status)
-    result = finish_wait(cluster, base, waiters, req, loop, record.started_at)
+    result = finish_wait(site, plan, base, loop, record.started_at)
     if not record.stop_in_session:
         return result
-    return _with_session_stop(cluster, result)
+    return _with_session_stop(site, result)
 
 
-def _with_session_stop(cluster: Cluster, result: JobResult) -> JobResult:
+def _with_session_stop(site: JobSite, result: JobResult) -> JobResult:
     """A stop that ran inside the session is part of the job's result: a failed one is never
     reported as plain success. (The record is read again: the stop ended during the wait.)"""
     if result.stop is not None or result.outcome not in (Outcome.SUCCEEDED, Outcome.FAILED):
         return result
-    records = read_records(cluster.head, [result.job])
+    records = read_records(site.head, [result.job])
     record = records[0] if records else None
     if record is None or (stop := _session_stop(record)) is None:
         return result
@@ -88,10 +81,10 @@ def _session_stop(record: JobRecord) -> StopReport | None:
     return StopReport(True, record.stop_status == 0, detail)
 
 
-def list_jobs(cluster: Cluster, include_old: bool = False) -> list[JobRecord]:
-    """Jobs on the head, newest first; without ``include_old`` only those of the last day
+def list_jobs(site: JobSite, include_old: bool = False) -> list[JobRecord]:
+    """Jobs on the node, newest first; without ``include_old`` only those of the last day
     (and any still running)."""
-    records = read_records(cluster.head)
+    records = read_records(site.head)
     records.sort(key=_started, reverse=True)
     if include_old:
         return records
@@ -106,31 +99,31 @@ def _started(record: JobRecord) -> float:
     return float(created) if isinstance(created, (int, float)) else 0.0
 
 
-def prune_jobs(cluster: Cluster, older_than: float) -> list[str]:
+def prune_jobs(site: JobSite, older_than: float) -> list[str]:
     """Remove the records and logs of ended jobs started more than ``older_than`` seconds
     ago. Running jobs are never removed (the head checks again before removing)."""
     cutoff = time.time() - older_than
-    names = [r.name for r in read_records(cluster.head)
+    names = [r.name for r in read_records(site.head)
              if not r.running and _started(r) < cutoff]
     if not names:
         return []
-    result = cluster.head.run(prune_argv(names))
+    result = site.head.run(prune_argv(names))
     if not result.ok:
         raise CommandError(result, "pruning job records")
     return result.stdout.splitlines()
 
 
-def follow_log(cluster: Cluster, name: str, follow: bool, lines: int | None) -> JobRecord:
+def follow_log(site: JobSite, name: str, follow: bool, lines: int | None) -> JobRecord:
     """Print the job's log to our stdout; with ``follow``, until the job ends. Returns the
     record as it is afterwards."""
-    record = get_record(cluster, name)
+    record = get_record(site, name)
     log = record.meta.get("log")
     if not log:
         raise UsageError(f"job {name} has no log (start it with --job-log, or use a waiter)")
-    result = cluster.head.run(follow_argv(name, str(log), follow, lines), capture=False)
+    result = site.head.run(follow_argv(name, str(log), follow, lines), capture=False)
     if result.exit_status == 3:
         raise UsageError(f"the log of job {name} (~/{log}) is gone")
-    return get_record(cluster, name)
+    return get_record(site, name)
 
 
 def parse_signal(text: str) -> int:
@@ -161,11 +154,11 @@ class KillReport:
         return self.state == "killed"
 
 
-def kill_job(cluster: Cluster, name: str, signum: int, grace: float = 10.0) -> KillReport:
+def kill_job(site: JobSite, name: str, signum: int, grace: float = 10.0) -> KillReport:
     """Signal the job's processes, escalate to KILL after ``grace`` seconds, end its
     session. Only processes proven to be the job's are signalled (see ``sh/kill.sh``)."""
     check_name(name)
-    result = cluster.head.run(kill_argv(name, signum, grace))
+    result = site.head.run(kill_argv(name, signum, grace))
     if result.exit_status == 2:
         raise UsageError(result.stderr.strip().splitlines()[-1] if result.stderr.strip()
                          else f"no job {name}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from jobwaiter.errors import UsageError
@@ -35,6 +36,9 @@ def encode(text: str, what: str) -> bytes:
 
 @dataclass(frozen=True)
 class JobRequest:
+    """What the user asked for: the options of ``exec`` and ``submit``, validated when made.
+    ``JobRequest.of`` takes them as the CLI and ``Cluster.exec`` spell them."""
+
     command: str
     session: str | None = None        # "tmux", "screen" or None for the foreground
     job_waiter: str | None = None     # the SPEC text
@@ -42,6 +46,35 @@ class JobRequest:
     stop: bool = False
     timeout: float | None = None
     env: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    start: bool = False               # start the cluster first
+    node_ip: str | None = None        # run on this node (an address of the config)
+
+    @classmethod
+    def of(
+        cls,
+        command: str,
+        *,
+        tmux: bool = False,
+        screen: bool = False,
+        job_waiter: str | None = None,
+        job_log: bool = False,
+        stop: bool = False,
+        start: bool = False,
+        job_timeout: float | None = None,
+        env: Mapping[str, str] | Sequence[str] | None = None,
+        node_ip: str | None = None,
+    ) -> JobRequest:
+        """The request the options of ``exec``/``submit`` make (``env`` as ``KEY=VALUE``
+        strings or a mapping)."""
+        if tmux and screen:
+            raise UsageError("--tmux and --screen cannot be used together")
+        if isinstance(env, Mapping):
+            pairs = tuple((str(k), str(v)) for k, v in env.items())
+        else:
+            pairs = parse_env(list(env or ()))
+        return cls(command=command, session="tmux" if tmux else "screen" if screen else None,
+                   job_waiter=job_waiter, job_log=job_log, stop=stop, timeout=job_timeout,
+                   env=pairs, start=start, node_ip=node_ip or None)
 
     def __post_init__(self) -> None:
         if self.session not in (None, "tmux", "screen"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,8 +16,11 @@ from urllib.parse import unquote, urlparse
 
 from jobwaiter.errors import CommandError, UsageError
 from jobwaiter.jobs.events import Reporter
+from jobwaiter.jobs.request import JobRequest
+from jobwaiter.jobs.result import JobResult, Outcome
 from jobwaiter.records import UPLOAD_DIR
 from jobwaiter.transport.base import Transport
+from jobwaiter.waiters.spec import parse_spec
 
 if TYPE_CHECKING:
     from jobwaiter.runtimes.base import Runtime
@@ -100,3 +103,33 @@ def _command(basename: str, args: list[str], runtime: Runtime | None = None) -> 
     if runtime is not None:
         return runtime.submit_command(path, args)
     return shlex.join([interpreter, path, *args])
+
+
+def with_runtime(req: JobRequest, runner: Runtime | None) -> JobRequest:
+    """A runtime whose submit hands the job to the engine and returns (sbatch) has not
+    finished it: a waiter asked for also waits for the engine's work, scoped to the ids the
+    submission recorded; without one the job is only "started", and ``--stop`` would stop too
+    early."""
+    if runner is None or not runner.submit_detaches:
+        return req
+    name = runner.name
+    if req.job_waiter is None:
+        if req.stop:
+            raise UsageError(f"--stop with --runtime {name} needs a --job-waiter (e.g. "
+                             f"{name}): the submission returns before the job ends")
+        return req
+    if name not in parse_spec(req.job_waiter).names():
+        return replace(req, job_waiter=f"chain[{req.job_waiter}, {name}]")
+    return req
+
+
+def submitted(result: JobResult, req: JobRequest, runner: Runtime | None) -> JobResult:
+    """The result of a submission: without a waiter, a detaching runtime's exit 0 means only
+    that the engine took the job."""
+    if runner is None or not runner.submit_detaches or req.job_waiter is not None:
+        return result
+    if result.outcome is not Outcome.SUCCEEDED:
+        return result
+    return replace(result, outcome=Outcome.STARTED,
+                   message=f"submitted to {runner.name}; nothing waits for it "
+                           f"(--job-waiter={runner.name} does)")

@@ -64,13 +64,23 @@ def resolve(
     Every problem (syntax, unknown name, import failure, wrong class) raises SpecError here,
     before anything runs.
     """
+    return [waiter for _, waiter in resolve_steps(text, config, runtime_waiters, timeout)]
+
+
+def resolve_steps(
+    text: str,
+    config: dict[str, Any],
+    runtime_waiters: Mapping[str, type[Waiter]] | None = None,
+    timeout: float | None = None,
+) -> list[tuple[Spec, Waiter]]:
+    """Like ``resolve``, each waiter with the SPEC that builds it again (``str(spec)``)."""
     spec = parse_spec(text)
     return list(_build(spec, config, dict(runtime_waiters or {}), timeout))
 
 
 def _build(
     spec: Spec, config: dict[str, Any], runtime: dict[str, type[Waiter]], timeout: float | None
-) -> Iterator[Waiter]:
+) -> Iterator[tuple[Spec, Waiter]]:
     if spec.name == CHAIN:
         if not spec.args:
             raise SpecError("'chain' needs at least one waiter: chain[a, b, ...]")
@@ -78,10 +88,10 @@ def _build(
             yield from _build(arg, config, runtime, timeout)
         return
     if spec.dotted:
-        yield _user_class(spec, config, timeout)
+        yield spec, _user_class(spec, config, timeout)
         return
     if spec.name in runtime:
-        yield runtime[spec.name].create(spec.args, config)
+        yield spec, runtime[spec.name].create(spec.args, config)
         return
     points = _entry_points()
     if spec.name not in points:
@@ -92,7 +102,7 @@ def _build(
         obj = _load(points[spec.name])
     except Exception as exc:
         raise SpecError(f"job waiter {spec.name!r} cannot be loaded: {exc}") from exc
-    yield _instantiate(obj, spec, config, timeout)
+    yield spec, _instantiate(obj, spec, config, timeout)
 
 
 def _user_class(spec: Spec, config: dict[str, Any], timeout: float | None) -> Waiter:

@@ -33,6 +33,13 @@ class Spec:
     def dotted(self) -> bool:
         return "." in self.name
 
+    def names(self) -> set[str]:
+        """Every waiter name this SPEC mentions, chains included."""
+        names = {self.name}
+        for arg in self.args:
+            names |= arg.names()
+        return names
+
     def __str__(self) -> str:
         if not self.args:
             return self.name

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from jobwaiter.cluster.config import ClusterConfig
-from jobwaiter.transport.base import Transport
+from jobwaiter.transport.node import Node
 
-
-@dataclass(frozen=True)
-class Node:
-    id: str
-    ip: str
-    transport: Transport
-    is_head: bool = False
-    #: argv prefix a user types on their machine to run a terminal command on this node
-    #: (empty for the local provider; ``ssh -t host`` for SSH).
-    shell_prefix: tuple[str, ...] = ()
+__all__ = ["Node", "Provider", "provider_for"]
 
 
 class Provider(Protocol):
