@@ -60,11 +60,12 @@ test: test-deps
 	$(BIN)/pytest -q
 
 # Code that runs on the head must work with python3 3.8 (tests/test_head_python.py runs it).
-HEAD_CODE := $(addprefix src/jobwaiter/,records sessions waiters runtimes transport errors.py plugins.py)
+HEAD_CODE := $(addprefix src/jobwaiter/,records sessions waiters runtimes transport errors.py plugins.py outcome.py)
 
 lint: test-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/vermin -q -t=3.8- --no-tips --violations $(HEAD_CODE)
 
 bench: venv

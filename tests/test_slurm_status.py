@@ -39,7 +39,7 @@ def test_22_05_shapes_and_states() -> None:
         {"job_id": 10, "name": "d", "job_state": "COMPLETING", "exit_code": 0},
         {"job_id": 11, "name": "e", "job_state": "PENDING", "exit_code": 0,
          "state_reason": "Resources"},
-    ]})  # fmt: skip
+    ]})
     jobs, problem = parse_squeue(text)
     assert problem == ""
     a, b, c, d, e = jobs
@@ -71,7 +71,7 @@ def test_newer_shapes_state_lists_exit_objects_and_numbers() -> None:
          "exit_code": ok},
         {"job_id": 25, "name": "task", "job_state": ["TIMEOUT"], "exit_code": ok,
          "array_job_id": n(24), "array_task_id": n(1)},
-    ]})  # fmt: skip
+    ]})
     jobs, problem = parse_squeue(text)
     assert problem == ""
     ok_job, three_job, oom, ending, task = jobs

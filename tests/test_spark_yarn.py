@@ -59,7 +59,7 @@ class RMApp:
             "progress": 100.0 if finished else 10.0, "trackingUI": "ApplicationMaster",
             "applicationType": self.type, "startedTime": started, "finishedTime": finished,
             "elapsedTime": (finished or int(time.time() * 1000)) - started,
-        }  # fmt: skip
+        }
 
 
 # Timelines, in seconds after submission.
@@ -181,7 +181,7 @@ def yarn_cluster(port: int, settle: float = 0.5) -> Cluster:
         "runtime": {"types": ["spark"], "spark": {
             "cluster_manager": "yarn", "resource_manager": f"127.0.0.1:{port}",
             "settle_seconds": settle}},
-    })  # fmt: skip
+    })
 
 
 def submit_cmd(rm: FakeRM, *kinds: str) -> str:

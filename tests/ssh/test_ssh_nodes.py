@@ -162,7 +162,7 @@ def order_config(ssh, log) -> str:  # type: ignore[no-untyped-def]
         "worker_start_commands:", cmd("worker-start"),
         "worker_stop_commands:", cmd("worker-stop"),
         "head_stop_commands:", cmd("head-stop"),
-    ])  # fmt: skip
+    ])
     return str(ssh.write_config("order.yaml", extra=extra + "\n"))
 
 

@@ -26,7 +26,7 @@ def launch_argv(
     return [
         "bash", "-c", _script("clean.sh", "launch.sh"), "jw", name, kind, wrapper_text(),
         stop_script, log, "1" if tee else "0", "1" if hold else "0",
-    ]  # fmt: skip
+    ]
 
 
 def launch_input(command: bytes, meta_json: str, env: Sequence[tuple[bytes, bytes]]) -> bytes:

@@ -129,7 +129,7 @@ class SSHTarget:
             "-o", "ServerAliveCountMax=3",
             # Forwardings from ~/.ssh/config would clash between parallel masters.
             "-o", "ClearAllForwardings=yes",
-        ]  # fmt: skip
+        ]
 
     def shell_prefix(self) -> tuple[str, ...]:
         """The command a user types to get a terminal command on this node."""
@@ -276,7 +276,7 @@ class SSHTransport:
         argv = [
             self.target.ssh, *self._options(), "-o", "ControlMaster=yes",
             "-o", f"ControlPersist={CONTROL_PERSIST}", "-f", "-N", "--", self.target.host,
-        ]  # fmt: skip
+        ]
         most = 2 * self.target.connect_timeout + 10
         limit = most if limit is None else max(1.0, min(most, limit))
         # stderr goes to a file, not a pipe: the master lives on in the background and must

@@ -121,7 +121,7 @@ class WaitLoop:
                     return WaiterOutcome(
                         waiter.label, UNREACHABLE,
                         "timed out while the head was unreachable; the job's state is unknown",
-                    )  # fmt: skip
+                    )
                 return WaiterOutcome(waiter.label, TIMEOUT, "timed out; the job keeps running")
             interval = self.pacing.interval(attempt)
             block = max(interval, waiter.max_block)

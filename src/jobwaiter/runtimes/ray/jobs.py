@@ -75,7 +75,7 @@ def parse_jobs(answer: Any) -> list[RayJob]:
             kind, str(ident), str(row.get("status") or "UNKNOWN"), _int(row.get("start_time")),
             str(row.get("message") or ""), str(row.get("error_type") or ""),
             _int(row.get("driver_exit_code")),
-        ))  # fmt: skip
+        ))
     return jobs
 
 

@@ -31,12 +31,12 @@ ACTIVE = frozenset({
     "PENDING", "RUNNING", "SUSPENDED", "COMPLETING", "CONFIGURING", "REQUEUED",
     "REQUEUE_FED", "REQUEUE_HOLD", "RESIZING", "STOPPED", "SIGNALING", "STAGE_OUT",
     "RESV_DEL_HOLD", "POWER_UP_NODE", "UPDATE_DB",
-})  # fmt: skip
+})
 # Ended states that fail the wait whatever the exit code says.
 FAILED = frozenset({
     "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL",
     "DEADLINE", "REVOKED", "SPECIAL_EXIT", "LAUNCH_FAILED", "RECONFIG_FAIL",
-})  # fmt: skip
+})
 SUCCESS = "COMPLETED"
 
 HISTORY_FORMAT = "JobID,JobName,UID,User,State,ExitCode,Submit,End"
@@ -172,7 +172,7 @@ def squeue_job(raw: dict[str, Any]) -> SlurmJob:
         user=str(raw.get("user_name") or ""), submitted=_time(raw.get("submit_time")),
         ended=_time(raw.get("end_time")), reason=str(raw.get("state_reason") or ""),
         parents=tuple(p for p in parents if p != job_id),
-    )  # fmt: skip
+    )
 
 
 def _time(value: Any) -> float | None:
@@ -227,7 +227,7 @@ def parse_history(text: str) -> list[SlurmJob]:
             exit=ExitCode(code=number(exit_), signal=number(sig) or None),
             user_id=number(uid), user=user, submitted=_time(submitted),
             ended=_time(ended), parents=tuple(parents),
-        ))  # fmt: skip
+        ))
     return jobs
 
 

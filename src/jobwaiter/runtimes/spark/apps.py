@@ -77,7 +77,7 @@ def standalone_apps(status: Mapping[str, Any]) -> list[App]:
                 failed=not active and state != APP_OK, started_ms=started,
                 ended_ms=None if active or started is None or duration is None
                 else started + duration,
-            ))  # fmt: skip
+            ))
     for key, listed_active in (("activedrivers", True), ("completeddrivers", False)):
         for d in status.get(key) or []:
             state = str(d.get("state", "UNKNOWN"))
@@ -86,7 +86,7 @@ def standalone_apps(status: Mapping[str, Any]) -> list[App]:
             apps.append(App(
                 "driver", str(d.get("id")), main, state, active,
                 failed=not active and state != DRIVER_OK, started_ms=_int(d.get("starttime")),
-            ))  # fmt: skip
+            ))
     return apps
 
 
@@ -105,7 +105,7 @@ def yarn_apps(answer: Mapping[str, Any]) -> list[App]:
             failed=not active and not (state == "FINISHED" and final == "SUCCEEDED"),
             started_ms=_int(a.get("startedTime")),
             ended_ms=finished if finished else None, final_status=final,
-        ))  # fmt: skip
+        ))
     return apps
 
 
