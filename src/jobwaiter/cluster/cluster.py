@@ -6,6 +6,7 @@ A ``Cluster`` owns the config, the provider's nodes and the runtimes; for each j
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +23,7 @@ from jobwaiter.jobs.events import NullReporter, Reporter
 from jobwaiter.jobs.everywhere import NodeOutput, NodesResult, run_everywhere
 from jobwaiter.jobs.nodes import NodeRun, done_lines, raise_failed
 from jobwaiter.jobs.plan import JobPlan, NodeStop, StopCommand, StopPlan, plan_job
-from jobwaiter.jobs.request import JobRequest
+from jobwaiter.jobs.request import JobOptions, JobRequest
 from jobwaiter.jobs.result import JobResult
 from jobwaiter.jobs.run import run_job
 from jobwaiter.jobs.site import JobSite
@@ -35,6 +36,11 @@ from jobwaiter.transport.node import Node
 from jobwaiter.waiters.base import Waiter
 from jobwaiter.waiters.loop import WaitLoop
 from jobwaiter.waiters.registry import available
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:
+    from typing_extensions import Unpack
 
 ConfigSource = str | Path | ClusterConfig | Mapping[str, Any]
 
@@ -201,7 +207,11 @@ class Cluster:
         return plan_job(self._job_site(request), request)
 
     def exec(
-        self, command: str | JobRequest, *, loop: WaitLoop | None = None, **options: Any
+        self,
+        command: str | JobRequest,
+        *,
+        loop: WaitLoop | None = None,
+        **options: Unpack[JobOptions],
     ) -> JobResult:
         """Run a bash command on the head (or on the node ``node_ip``), in ``$HOME``.
         ``options`` are those of ``JobRequest.of``: ``tmux``, ``screen``, ``job_waiter``,
@@ -237,7 +247,7 @@ class Cluster:
         *,
         runtime: str | None = None,
         loop: WaitLoop | None = None,
-        **options: Any,
+        **options: Unpack[JobOptions],
     ) -> JobResult:
         """Upload ``script`` to ``~/user/jobs/`` on the head (or download a URL there) and run
         it by type with ``args`` passed verbatim; with ``runtime`` (e.g. ``"spark"``), run it

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:
+    from typing_extensions import Unpack
 
 from jobwaiter.errors import UsageError
 
@@ -34,6 +41,21 @@ def encode(text: str, what: str) -> bytes:
     return data
 
 
+class JobOptions(TypedDict, total=False):
+    """The options of ``exec`` and ``submit``, named as on the command line; the one place
+    they are spelled for the Python API (``Cluster.exec(cmd, tmux=True, ...)``)."""
+
+    tmux: bool
+    screen: bool
+    job_waiter: str | None
+    job_log: bool
+    stop: bool
+    start: bool
+    job_timeout: float | None
+    env: Mapping[str, str] | Sequence[str] | None
+    node_ip: str | None
+
+
 @dataclass(frozen=True)
 class JobRequest:
     """What the user asked for: the options of ``exec`` and ``submit``, validated when made.
@@ -50,31 +72,25 @@ class JobRequest:
     node_ip: str | None = None        # run on this node (an address of the config)
 
     @classmethod
-    def of(
-        cls,
-        command: str,
-        *,
-        tmux: bool = False,
-        screen: bool = False,
-        job_waiter: str | None = None,
-        job_log: bool = False,
-        stop: bool = False,
-        start: bool = False,
-        job_timeout: float | None = None,
-        env: Mapping[str, str] | Sequence[str] | None = None,
-        node_ip: str | None = None,
-    ) -> JobRequest:
+    def of(cls, command: str, **options: Unpack[JobOptions]) -> JobRequest:
         """The request the options of ``exec``/``submit`` make (``env`` as ``KEY=VALUE``
-        strings or a mapping)."""
+        strings or a mapping); an unknown option is a TypeError, as for any function."""
+        unknown = set(options) - set(JobOptions.__annotations__)
+        if unknown:
+            raise TypeError(f"unknown job option(s): {', '.join(sorted(unknown))}")
+        tmux, screen = options.get("tmux", False), options.get("screen", False)
         if tmux and screen:
             raise UsageError("--tmux and --screen cannot be used together")
+        env = options.get("env")
         if isinstance(env, Mapping):
             pairs = tuple((str(k), str(v)) for k, v in env.items())
         else:
             pairs = parse_env(list(env or ()))
         return cls(command=command, session="tmux" if tmux else "screen" if screen else None,
-                   job_waiter=job_waiter, job_log=job_log, stop=stop, timeout=job_timeout,
-                   env=pairs, start=start, node_ip=node_ip or None)
+                   job_waiter=options.get("job_waiter"), job_log=options.get("job_log", False),
+                   stop=options.get("stop", False), timeout=options.get("job_timeout"),
+                   env=pairs, start=options.get("start", False),
+                   node_ip=options.get("node_ip") or None)
 
     def __post_init__(self) -> None:
         if self.session not in (None, "tmux", "screen"):
