@@ -19,6 +19,7 @@ from jobwaiter.cli.common import (
     yes_option,
 )
 from jobwaiter.cli.output import TerminalReporter, exit_code, print_result
+from jobwaiter.cli.tail import failure_tail, tail_option
 from jobwaiter.jobs.result import JobResult
 
 
@@ -39,6 +40,7 @@ def job_options(f: Any) -> Any:
                           "1h30m, 7d, 2w."),
         click.option("--env", "env", multiple=True, metavar="KEY=VALUE",
                      help="Set a variable for the job (repeatable)."),
+        tail_option,
         yes_option,
         quiet_option,
         json_option,
@@ -49,9 +51,10 @@ def job_options(f: Any) -> Any:
 
 
 def _finish(result: JobResult, reporter: TerminalReporter, as_json: bool, config: str,
-            cluster_name: str | None, node_ip: str | None = None) -> None:
+            cluster_name: str | None, node_ip: str | None = None,
+            log_tail: list[str] | None = None) -> None:
     resume = resume_command(config, result.session, cluster_name, node_ip)
-    print_result(result, reporter, as_json, resume)
+    print_result(result, reporter, as_json, resume, log_tail)
     raise Exit(exit_code(result))
 
 
@@ -73,8 +76,8 @@ def _confirm_costly(start: bool, stop: bool, yes: bool, name: str) -> None:
 @click.option("--no-parallel", is_flag=True, help="With --all-nodes: one node at a time.")
 def exec_cmd(config: str, cmd: str, tmux: bool, screen: bool, job_waiter: str | None,
              job_log: bool, stop: bool, start: bool, job_timeout: float | None,
-             env: tuple[str, ...], yes: bool, quiet: bool, as_json: bool,
-             cluster_name: str | None, node_ip: str | None, all_nodes: bool,
+             env: tuple[str, ...], tail_on_failure: int, yes: bool, quiet: bool,
+             as_json: bool, cluster_name: str | None, node_ip: str | None, all_nodes: bool,
              no_parallel: bool) -> None:
     """Run CMD with bash on the head node, in $HOME there.
 
@@ -100,7 +103,10 @@ def exec_cmd(config: str, cmd: str, tmux: bool, screen: bool, job_waiter: str | 
         result = cluster.exec(cmd, tmux=tmux, screen=screen, job_waiter=job_waiter,
                               job_log=job_log, stop=stop, start=start,
                               job_timeout=job_timeout, env=list(env), node_ip=node_ip)
-    _finish(result, reporter, as_json, config, cluster_name, node_ip)
+        # A foreground job's output has just been shown; a session's went to its log.
+        tail = failure_tail(cluster.on_node(node_ip), result, tail_on_failure,
+                            result.session_kind is None, reporter)
+    _finish(result, reporter, as_json, config, cluster_name, node_ip, tail)
 
 
 class SubmitCommand(click.Command):
@@ -144,9 +150,9 @@ class SubmitCommand(click.Command):
                    "and .scala with spark-shell -i.")
 def submit_cmd(config: str, script: str, script_args: tuple[str, ...], tmux: bool,
                screen: bool, job_waiter: str | None, job_log: bool, stop: bool,
-               start: bool, job_timeout: float | None, env: tuple[str, ...], yes: bool,
-               quiet: bool, as_json: bool, cluster_name: str | None,
-               runtime: str | None) -> None:
+               start: bool, job_timeout: float | None, env: tuple[str, ...],
+               tail_on_failure: int, yes: bool, quiet: bool, as_json: bool,
+               cluster_name: str | None, runtime: str | None) -> None:
     """Upload SCRIPT to ~/user/jobs/ on the head and run it by type (.sh with bash, .py with
     python3; an http(s):// URL is downloaded on the head). Options go before SCRIPT;
     everything after it is passed to the script verbatim, never expanded on the head.
@@ -165,4 +171,6 @@ def submit_cmd(config: str, script: str, script_args: tuple[str, ...], tmux: boo
                                 job_waiter=job_waiter, job_log=job_log, stop=stop,
                                 start=start, job_timeout=job_timeout, env=list(env),
                                 runtime=runtime)
-    _finish(result, reporter, as_json, config, cluster_name)
+        tail = failure_tail(cluster, result, tail_on_failure, result.session_kind is None,
+                            reporter)
+    _finish(result, reporter, as_json, config, cluster_name, log_tail=tail)

@@ -31,6 +31,7 @@ from jobwaiter.jobs.request import JobRequest, parse_env
 from jobwaiter.jobs.result import JobResult, Outcome
 from jobwaiter.jobs.run import plan_waiters, run_job
 from jobwaiter.jobs.submit import prepare_submit
+from jobwaiter.jobs.tail import DEFAULT_TAIL_LINES, log_tail
 from jobwaiter.records import JobRecord
 from jobwaiter.sessions import session_kind
 from jobwaiter.transport.base import Transport
@@ -326,6 +327,10 @@ class Cluster:
     def logs(self, session: str, follow: bool = False, lines: int | None = None) -> JobRecord:
         """Print a job's log on stdout (following it until the job ends)."""
         return manage.follow_log(self, session, follow, lines)
+
+    def log_tail(self, job: str | JobResult, lines: int = DEFAULT_TAIL_LINES) -> list[str]:
+        """The last ``lines`` lines of a job's log (a session name or a ``JobResult``)."""
+        return log_tail(self, job, lines)
 
     def kill(
         self, session: str, signal: str | int = "TERM", grace: float = 10.0
