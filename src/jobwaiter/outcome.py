@@ -28,6 +28,7 @@ class Outcome(str, enum.Enum):
     RUNNING = "running"              # a record's state: the job has not ended yet
     DETACHED = "detached"            # the head watches the job; the client returned
     USAGE_ERROR = "usage_error"      # bad arguments or config; nothing ran (--json's outcome)
+    ERROR = "error"                  # a command jobwaiter ran failed (e.g. --start); no job result
 
     def __str__(self) -> str:
         return self.value
@@ -47,6 +48,7 @@ _EXIT = {
     Outcome.USAGE_ERROR: EXIT_USAGE,
     Outcome.STOP_FAILED: 1,
     Outcome.LAUNCH_FAILED: 1,
+    Outcome.ERROR: 1,
     Outcome.TIMEOUT: EXIT_TIMEOUT,
     Outcome.LOST: EXIT_LOST,
     Outcome.LOST_RUNNING: EXIT_LOST,

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import importlib
 import sys
+from dataclasses import dataclass
 
 import click
 
 from jobwaiter import __version__
-from jobwaiter.cli.output import EXIT_UNREACHABLE, EXIT_USAGE, Exit, stdout_for_json
-from jobwaiter.errors import CommandError, JobwaiterError, TransportError, UsageError
+from jobwaiter.cli.jsonmode import json_requested
+from jobwaiter.cli.output import (
+    EXIT_INTERRUPTED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    Exit,
+    echo_json,
+    stdout_for_json,
+)
+from jobwaiter.errors import JobwaiterError, TransportError, UsageError
+from jobwaiter.outcome import Outcome
 
 #: name -> (module, attribute, the one line --help shows; tests/test_cli_startup.py checks it
 #: is the command's own first docstring line).
@@ -82,45 +92,80 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code. Every error is one line on stderr; with ``--json``
+    it is also the one JSON object on stdout, unless the command had printed its own."""
     args = sys.argv[1:] if argv is None else argv
-    try:
-        with stdout_for_json("--json" in args):
-            cli.main(args=args, prog_name="jobwaiter", standalone_mode=False)
-    except Exit as exc:
-        if exc.message:
-            say(exc.message)
-        return exc.code
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        # A bare `jobwaiter` or `jobwaiter exec`: the help is what was asked for.
-        say(exc.format_message())
-        return EXIT_USAGE
-    except click.UsageError as exc:
-        say(f"jobwaiter: error: {usage_message(exc, args)}")
-        return EXIT_USAGE
-    except click.ClickException as exc:
-        say(f"jobwaiter: error: {exc.format_message()}")
-        return exc.exit_code
-    except click.Abort:
-        say("jobwaiter: aborted")
-        return 130
-    except UsageError as exc:
-        say(f"jobwaiter: error: {exc}")
-        return EXIT_USAGE
-    except TransportError as exc:
-        say(f"jobwaiter: error: {exc}")
-        return EXIT_UNREACHABLE
-    except CommandError as exc:
-        say(f"jobwaiter: error: {exc}")
-        return 1
-    except JobwaiterError as exc:
-        say(f"jobwaiter: error: {exc}")
-        return 1
-    except KeyboardInterrupt:
-        say("jobwaiter: interrupted")
-        return 130
-    return 0
+    with stdout_for_json(json_requested(cli, args)) as channel:
+        try:
+            rv = cli.main(args=args, prog_name="jobwaiter", standalone_mode=False)
+        except (Exception, KeyboardInterrupt) as exc:
+            failure = failure_of(exc, args)
+            if failure is None:  # not an error of ours: a bug, shown with its traceback
+                if channel is not None and not channel.printed:
+                    echo_json(_error_object(Outcome.ERROR, f"internal error: {exc!r}", 1))
+                raise
+        else:
+            # click returns --help's and --version's exit code; our commands return None.
+            return rv if isinstance(rv, int) else 0
+        if failure.line:
+            say(failure.line)
+        if channel is not None and not channel.printed and failure.outcome is not None:
+            echo_json(_error_object(failure.outcome, failure.message, failure.code))
+        return failure.code
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How the CLI ends on an exception: its code, the line on stderr, and what ``--json``
+    says (no ``outcome``: nothing to say, e.g. the command's result was already printed)."""
+
+    code: int
+    line: str
+    outcome: Outcome | None
+    message: str
+
+
+def failure_of(exc: BaseException, args: list[str]) -> Failure | None:
+    """The exit code and messages for an exception that ends the CLI; None for one that is
+    not an error jobwaiter reports (a bug)."""
+    if isinstance(exc, Exit):
+        # Raised after the command printed its result (no message), or with an error line.
+        message = exc.message.removeprefix("jobwaiter: ").removeprefix("error: ")
+        outcome = _outcome_for_code(exc.code) if exc.code else None
+        return Failure(exc.code, exc.message, outcome, message)
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        # A bare `jobwaiter exec`: the help is what was asked for.
+        return Failure(EXIT_USAGE, exc.format_message(), Outcome.USAGE_ERROR,
+                       f"no arguments (see '{_command_path(exc, args)} --help')")
+    if isinstance(exc, click.UsageError):
+        return _error(EXIT_USAGE, Outcome.USAGE_ERROR, usage_message(exc, args))
+    if isinstance(exc, click.ClickException):
+        return _error(exc.exit_code, _outcome_for_code(exc.exit_code), exc.format_message())
+    if isinstance(exc, (click.Abort, KeyboardInterrupt)):
+        # click turns Ctrl-C (and end of input at a prompt) into Abort.
+        return Failure(EXIT_INTERRUPTED, "jobwaiter: interrupted", Outcome.INTERRUPTED,
+                       "interrupted")
+    if isinstance(exc, UsageError):
+        return _error(EXIT_USAGE, Outcome.USAGE_ERROR, str(exc))
+    if isinstance(exc, TransportError):  # AccessError too: a refused login, a changed key
+        return _error(EXIT_UNREACHABLE, Outcome.UNREACHABLE, str(exc))
+    if isinstance(exc, JobwaiterError):  # CommandError: a command of ours failed on a node
+        return _error(1, Outcome.ERROR, str(exc))
+    return None
+
+
+def _error(code: int, outcome: Outcome, message: str) -> Failure:
+    return Failure(code, f"jobwaiter: error: {message}", outcome, message)
+
+
+def _outcome_for_code(code: int) -> Outcome:
+    return {EXIT_USAGE: Outcome.USAGE_ERROR, EXIT_INTERRUPTED: Outcome.INTERRUPTED,
+            EXIT_UNREACHABLE: Outcome.UNREACHABLE}.get(code, Outcome.ERROR)
+
+
+def _error_object(outcome: Outcome, message: str, code: int) -> dict[str, object]:
+    """--json's answer when there is no job result: what ended the command, and how."""
+    return {"outcome": outcome.value, "message": _printable(message), "exit_code": code}
 
 
 def usage_message(exc: click.UsageError, argv: list[str]) -> str:
@@ -139,10 +184,14 @@ def _command_path(exc: click.UsageError, argv: list[str]) -> str:
 
 
 def say(message: str) -> None:
-    """Print on stderr. Arguments with bytes that are not UTF-8 reach us surrogate-escaped;
-    an error quoting one must still print, so such bytes become U+FFFD."""
-    text = message.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    click.echo(text, err=True)
+    """Print on stderr (see ``_printable``)."""
+    click.echo(_printable(message), err=True)
+
+
+def _printable(message: str) -> str:
+    """Arguments with bytes that are not UTF-8 reach us surrogate-escaped; an error quoting
+    one must still print (and be valid JSON), so such bytes become U+FFFD."""
+    return message.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from jobwaiter.cli.output import (
     exit_code,
     print_result,
 )
+from jobwaiter.cli.tail import failure_tail, tail_option
 from jobwaiter.jobs.result import iso
 from jobwaiter.records import JobRecord
 
@@ -39,14 +40,15 @@ from jobwaiter.records import JobRecord
 @click.option("--job-timeout", type=Duration(), metavar="DURATION",
               help="Give up waiting after this long (exit 124): 90, 90s, 30m, 1h30m, 7d, 2w.")
 @click.option("--stop", is_flag=True, help="Stop the cluster once the job has completed.")
+@tail_option
 @yes_option
 @quiet_option
 @json_option
 @cluster_name_option
 @node_ip_option
 def wait_cmd(config: str, session: str, job_waiter: str | None, job_timeout: float | None,
-             stop: bool, yes: bool, quiet: bool, as_json: bool, cluster_name: str | None,
-             node_ip: str | None) -> None:
+             stop: bool, tail_on_failure: int, yes: bool, quiet: bool, as_json: bool,
+             cluster_name: str | None, node_ip: str | None) -> None:
     """Wait again for a job started earlier (after a timeout, Ctrl-C or a dropped laptop).
     Exit codes are those of exec; a job that has ended returns at once.
 
@@ -61,8 +63,10 @@ def wait_cmd(config: str, session: str, job_waiter: str | None, job_timeout: flo
             confirm(f"stop cluster {cluster.name!r} once the job has completed", yes)
         result = cluster.wait(session, job_waiter=job_waiter, job_timeout=job_timeout,
                               stop=stop, node_ip=node_ip)
+        # Nothing of the job's output has been shown by this command, foreground or not.
+        tail = failure_tail(cluster, result, tail_on_failure, False, reporter, node_ip)
     print_result(result, reporter, as_json,
-                 resume_command(config, session, cluster_name, node_ip))
+                 resume_command(config, session, cluster_name, node_ip), tail)
     raise Exit(exit_code(result))
 
 

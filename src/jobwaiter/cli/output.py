@@ -25,8 +25,8 @@ from jobwaiter.outcome import (
 from jobwaiter.outcome import exit_code as outcome_exit_code
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_LOST", "EXIT_TIMEOUT", "EXIT_UNREACHABLE", "EXIT_USAGE",
-           "EXIT_WAITER_FAILED", "Exit", "TerminalReporter", "echo_json", "error_line", "exit_code",
-           "print_result", "stdout_for_json"]
+           "EXIT_WAITER_FAILED", "Exit", "JsonChannel", "TerminalReporter", "echo_json",
+           "error_line", "exit_code", "print_result", "stdout_for_json"]
 
 def exit_code(result: JobResult) -> int:
     """The README's exit-code table, kept in one place: jobwaiter.outcome."""
@@ -42,29 +42,41 @@ class Exit(Exception):
         self.message = message
 
 
-_json_streams: list[TextIO] = []
+class JsonChannel:
+    """Where ``--json``'s one object goes, and whether it has gone: an error after the result
+    was printed must not print a second object."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.printed = False
+
+
+_json_channels: list[JsonChannel] = []
 
 
 @contextlib.contextmanager
-def stdout_for_json(enabled: bool) -> Iterator[None]:
+def stdout_for_json(enabled: bool) -> Iterator[JsonChannel | None]:
     """With ``--json``, stdout carries the one JSON object alone: whatever else Python code
     prints meanwhile (a user's waiter, a plugin) goes to stderr. ``echo_json`` still writes to
     the real stdout. (A foreground job's own output is the job's, and is not ours to move.)"""
     if not enabled:
-        yield
+        yield None
         return
-    _json_streams.append(sys.stdout)
+    channel = JsonChannel(sys.stdout)
+    _json_channels.append(channel)
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            yield
+            yield channel
     finally:
-        _json_streams.pop()
+        _json_channels.pop()
 
 
 def echo_json(data: Any) -> None:
     """Print the command's JSON answer on stdout (see ``stdout_for_json``)."""
-    stream = _json_streams[-1] if _json_streams else sys.stdout
-    click.echo(json.dumps(data, indent=2), file=stream)
+    channel = _json_channels[-1] if _json_channels else None
+    click.echo(json.dumps(data, indent=2), file=channel.stream if channel else sys.stdout)
+    if channel is not None:
+        channel.printed = True
 
 
 class TerminalReporter:
@@ -149,13 +161,25 @@ def _duration(seconds: float) -> str:
 
 
 def print_result(
-    result: JobResult, reporter: TerminalReporter, as_json: bool, resume: str = ""
+    result: JobResult,
+    reporter: TerminalReporter,
+    as_json: bool,
+    resume: str = "",
+    log_tail: list[str] | None = None,
 ) -> None:
+    """The result: one JSON object with ``--json``, and lines on stderr. ``log_tail``: the
+    last lines of a failed job's log (None: not read), shown before the result line, even
+    with -q (they are part of the error), and in the JSON as ``log_tail``."""
     reporter.done()
     if as_json:
-        echo_json(result.to_dict())
+        data = result.to_dict()
+        if log_tail is not None:
+            data["log_tail"] = log_tail
+        echo_json(data)
     for w in result.waiters:
         reporter.phase(f"waiter {w.name}: {w.state}" + (f" - {w.detail}" if w.detail else ""))
+    if log_tail is not None:
+        print_log_tail(reporter, result.log_path or "the log", log_tail)
     line = f"result: {result.outcome}"
     if result.exit_status is not None:
         line += f" (exit status {result.exit_status})"
@@ -169,6 +193,20 @@ def print_result(
         error_line(reporter, f"the job keeps running; to wait again: {resume}")
     elif result.outcome is Outcome.UNREACHABLE and resume:
         error_line(reporter, f"the job may still be running; to wait for it: {resume}")
+
+
+def print_log_tail(reporter: TerminalReporter, where: str, lines: list[str]) -> None:
+    """A header, then the lines as the job wrote them. A line rewritten with carriage returns
+    (a progress bar) shows its last state, as it did on a terminal."""
+    if not lines:
+        error_line(reporter, f"the log ({where}) is empty")
+        return
+    error_line(reporter, f"last {len(lines)} line{'s' if len(lines) != 1 else ''} of "
+                         f"the log ({where}):")
+    for line in lines:
+        shown = line.rstrip("\r").rsplit("\r", 1)[-1]
+        reporter.stream.write(shown + "\n")
+    reporter.stream.flush()
 
 
 def error_line(reporter: TerminalReporter, message: str) -> None:

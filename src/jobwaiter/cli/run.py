@@ -19,6 +19,7 @@ from jobwaiter.cli.common import (
     yes_option,
 )
 from jobwaiter.cli.output import TerminalReporter, exit_code, print_result
+from jobwaiter.cli.tail import failure_tail, tail_option
 from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult
 
@@ -40,6 +41,7 @@ def job_options(f: Any) -> Any:
                           "1h30m, 7d, 2w."),
         click.option("--env", "env", multiple=True, metavar="KEY=VALUE",
                      help="Set a variable for the job (repeatable)."),
+        tail_option,
         yes_option,
         quiet_option,
         json_option,
@@ -50,9 +52,10 @@ def job_options(f: Any) -> Any:
 
 
 def _finish(result: JobResult, reporter: TerminalReporter, as_json: bool, config: str,
-            cluster_name: str | None, node_ip: str | None = None) -> None:
+            cluster_name: str | None, node_ip: str | None = None,
+            log_tail: list[str] | None = None) -> None:
     resume = resume_command(config, result.session, cluster_name, node_ip)
-    print_result(result, reporter, as_json, resume)
+    print_result(result, reporter, as_json, resume, log_tail)
     raise Exit(exit_code(result))
 
 
@@ -72,8 +75,8 @@ def _confirm_costly(start: bool, stop: bool, yes: bool, name: str) -> None:
 @click.option("--all-nodes", is_flag=True,
               help="Run CMD in the foreground on every node; output lines start with the node.")
 @click.option("--no-parallel", is_flag=True, help="With --all-nodes: one node at a time.")
-def exec_cmd(config: str, cmd: str, yes: bool, quiet: bool, as_json: bool,
-             cluster_name: str | None, all_nodes: bool, no_parallel: bool,
+def exec_cmd(config: str, cmd: str, tail_on_failure: int, yes: bool, quiet: bool,
+             as_json: bool, cluster_name: str | None, all_nodes: bool, no_parallel: bool,
              **options: Any) -> None:
     """Run CMD with bash on the head node, in $HOME there.
 
@@ -99,7 +102,10 @@ def exec_cmd(config: str, cmd: str, yes: bool, quiet: bool, as_json: bool,
                                     on_line=None if as_json else nodes.LinePrinter())
             raise Exit(nodes.finish(done, reporter, as_json))
         result = cluster.exec(req)
-    _finish(result, reporter, as_json, config, cluster_name, req.node_ip)
+        # A foreground job's output has just been shown; a session's went to its log.
+        tail = failure_tail(cluster, result, tail_on_failure, result.session_kind is None,
+                            reporter, req.node_ip)
+    _finish(result, reporter, as_json, config, cluster_name, req.node_ip, tail)
 
 
 class SubmitCommand(click.Command):
@@ -141,9 +147,9 @@ class SubmitCommand(click.Command):
 @click.option("--runtime", metavar="NAME",
               help="Run SCRIPT with a configured runtime: spark runs .py with spark-submit "
                    "and .scala with spark-shell -i.")
-def submit_cmd(config: str, script: str, script_args: tuple[str, ...], yes: bool,
-               quiet: bool, as_json: bool, cluster_name: str | None, runtime: str | None,
-               **options: Any) -> None:
+def submit_cmd(config: str, script: str, script_args: tuple[str, ...],
+               tail_on_failure: int, yes: bool, quiet: bool, as_json: bool,
+               cluster_name: str | None, runtime: str | None, **options: Any) -> None:
     """Upload SCRIPT to ~/user/jobs/ on the head and run it by type (.sh with bash, .py with
     python3; an http(s):// URL is downloaded on the head). Options go before SCRIPT;
     everything after it is passed to the script verbatim, never expanded on the head.
@@ -160,4 +166,6 @@ def submit_cmd(config: str, script: str, script_args: tuple[str, ...], yes: bool
     with cluster:
         _confirm_costly(options["start"], options["stop"], yes, cluster.name)
         result = cluster.submit(script, list(script_args), runtime=runtime, **options)
-    _finish(result, reporter, as_json, config, cluster_name)
+        tail = failure_tail(cluster, result, tail_on_failure, result.session_kind is None,
+                            reporter)
+    _finish(result, reporter, as_json, config, cluster_name, log_tail=tail)

@@ -29,6 +29,7 @@ from jobwaiter.jobs.run import run_job
 from jobwaiter.jobs.site import JobSite
 from jobwaiter.jobs.stop import run_stop
 from jobwaiter.jobs.submit import prepare_submit, submitted, with_runtime
+from jobwaiter.jobs.tail import DEFAULT_TAIL_LINES, log_tail
 from jobwaiter.records import JobRecord
 from jobwaiter.sessions import session_kind
 from jobwaiter.transport.base import Transport
@@ -300,6 +301,12 @@ class Cluster:
     ) -> JobRecord:
         """Print a job's log on stdout (following it until the job ends)."""
         return manage.follow_log(self.site(node_ip), session, follow, lines)
+
+    def log_tail(
+        self, job: str | JobResult, lines: int = DEFAULT_TAIL_LINES, node_ip: str | None = None
+    ) -> list[str]:
+        """The last ``lines`` lines of a job's log (a session name or a ``JobResult``)."""
+        return log_tail(self.site(node_ip), job, lines)
 
     def kill(
         self,
