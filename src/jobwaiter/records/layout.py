@@ -27,9 +27,14 @@ def new_name() -> str:
     return f"jobwaiter-{secrets.token_hex(6)}"
 
 
+def is_name(text: str) -> bool:
+    """Whether ``text`` is a job/session name as ``new_name`` makes them."""
+    return _NAME.fullmatch(text) is not None
+
+
 def check_name(name: str) -> str:
     """Validate a name a user typed; it reaches shells and file paths."""
-    if not _NAME.fullmatch(name):
+    if not is_name(name):
         raise UsageError(f"not a jobwaiter session name: {name!r} (expected jobwaiter-<12 hex>)")
     return name
 
@@ -85,6 +90,12 @@ class JobRecord:
         return str(kind) if kind else None
 
     @property
+    def label(self) -> str | None:
+        """The label given at launch (``--name``), if any."""
+        label = self.meta.get("label")
+        return label if isinstance(label, str) and label else None
+
+    @property
     def ended(self) -> bool:
         return self.exit_status is not None
 
@@ -119,7 +130,7 @@ class JobRecord:
         if outcome is Outcome.LOST_RUNNING:
             return f"lost ({self.survivors} processes still run)"
         if self.exit_status is None:
-            return outcome.value
+            return str(outcome.value)
         if outcome is Outcome.KILLED:
             state = f"killed ({signal_name(self.killed_by or 0)})"
         elif outcome is Outcome.FAILED:
