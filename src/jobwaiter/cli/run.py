@@ -19,7 +19,13 @@ from jobwaiter.cli.common import (
     yes_option,
 )
 from jobwaiter.cli.output import TerminalReporter, exit_code, print_result
+from jobwaiter.jobs.names import check_label
 from jobwaiter.jobs.result import JobResult
+
+
+def _check_label(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A bad --name is refused before anything else happens (a prompt, a connection)."""
+    return None if value is None else check_label(value)
 
 
 def job_options(f: Any) -> Any:
@@ -39,6 +45,10 @@ def job_options(f: Any) -> Any:
                           "1h30m, 7d, 2w."),
         click.option("--env", "env", multiple=True, metavar="KEY=VALUE",
                      help="Set a variable for the job (repeatable)."),
+        click.option("--name", "label", metavar="LABEL", callback=_check_label,
+                     help="A label to name the job by in wait, logs and kill (shown by "
+                          "jobs): printable, at most 64 characters, not only hex digits, "
+                          "not starting with @, - or jobwaiter-."),
         yes_option,
         quiet_option,
         json_option,
@@ -73,8 +83,8 @@ def _confirm_costly(start: bool, stop: bool, yes: bool, name: str) -> None:
 @click.option("--no-parallel", is_flag=True, help="With --all-nodes: one node at a time.")
 def exec_cmd(config: str, cmd: str, tmux: bool, screen: bool, job_waiter: str | None,
              job_log: bool, stop: bool, start: bool, job_timeout: float | None,
-             env: tuple[str, ...], yes: bool, quiet: bool, as_json: bool,
-             cluster_name: str | None, node_ip: str | None, all_nodes: bool,
+             env: tuple[str, ...], label: str | None, yes: bool, quiet: bool,
+             as_json: bool, cluster_name: str | None, node_ip: str | None, all_nodes: bool,
              no_parallel: bool) -> None:
     """Run CMD with bash on the head node, in $HOME there.
 
@@ -82,12 +92,14 @@ def exec_cmd(config: str, cmd: str, tmux: bool, screen: bool, job_waiter: str | 
     Examples:
       jobwaiter exec cluster.yaml 'python3 train.py --epochs 3'
       jobwaiter exec cluster.yaml 'sleep 60; echo done' --tmux --job-waiter=tmux
+      jobwaiter exec cluster.yaml 'python3 train.py' --tmux --name train
       jobwaiter exec cluster.yaml "spark-submit --deploy-mode cluster app.py" \\
           --tmux --job-waiter='chain[tmux, spark]' --stop -y
       jobwaiter exec cluster.yaml 'nvidia-smi -L' --all-nodes
     """
     nodes.check_options(all_nodes, node_ip, no_parallel, tmux=tmux, screen=screen,
-                        job_waiter=job_waiter, job_log=job_log, job_timeout=job_timeout)
+                        job_waiter=job_waiter, job_log=job_log, job_timeout=job_timeout,
+                        name=label)
     reporter = TerminalReporter(quiet)
     cluster = open_cluster(config, cluster_name, reporter, yes)
     with cluster:
@@ -99,7 +111,8 @@ def exec_cmd(config: str, cmd: str, tmux: bool, screen: bool, job_waiter: str | 
             raise Exit(nodes.finish(done, reporter, as_json))
         result = cluster.exec(cmd, tmux=tmux, screen=screen, job_waiter=job_waiter,
                               job_log=job_log, stop=stop, start=start,
-                              job_timeout=job_timeout, env=list(env), node_ip=node_ip)
+                              job_timeout=job_timeout, env=list(env), node_ip=node_ip,
+                              label=label)
     _finish(result, reporter, as_json, config, cluster_name, node_ip)
 
 
@@ -144,9 +157,9 @@ class SubmitCommand(click.Command):
                    "and .scala with spark-shell -i.")
 def submit_cmd(config: str, script: str, script_args: tuple[str, ...], tmux: bool,
                screen: bool, job_waiter: str | None, job_log: bool, stop: bool,
-               start: bool, job_timeout: float | None, env: tuple[str, ...], yes: bool,
-               quiet: bool, as_json: bool, cluster_name: str | None,
-               runtime: str | None) -> None:
+               start: bool, job_timeout: float | None, env: tuple[str, ...],
+               label: str | None, yes: bool, quiet: bool, as_json: bool,
+               cluster_name: str | None, runtime: str | None) -> None:
     """Upload SCRIPT to ~/user/jobs/ on the head and run it by type (.sh with bash, .py with
     python3; an http(s):// URL is downloaded on the head). Options go before SCRIPT;
     everything after it is passed to the script verbatim, never expanded on the head.
@@ -155,6 +168,7 @@ def submit_cmd(config: str, script: str, script_args: tuple[str, ...], tmux: boo
     Examples:
       jobwaiter submit --tmux --job-waiter=tmux cluster.yaml train.py --epochs 3
       jobwaiter submit cluster.yaml https://example.org/job.sh 'a b' '$literal'
+      jobwaiter submit --tmux --name nightly-etl cluster.yaml etl.sh
       jobwaiter submit --runtime spark --tmux --job-waiter=spark cluster.yaml etl.py 2024
     """
     reporter = TerminalReporter(quiet)
@@ -164,5 +178,5 @@ def submit_cmd(config: str, script: str, script_args: tuple[str, ...], tmux: boo
         result = cluster.submit(script, list(script_args), tmux=tmux, screen=screen,
                                 job_waiter=job_waiter, job_log=job_log, stop=stop,
                                 start=start, job_timeout=job_timeout, env=list(env),
-                                runtime=runtime)
+                                runtime=runtime, label=label)
     _finish(result, reporter, as_json, config, cluster_name)

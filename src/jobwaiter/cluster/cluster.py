@@ -211,9 +211,12 @@ class Cluster:
         env: Mapping[str, str] | Sequence[str] | None = None,
         loop: WaitLoop | None = None,
         node_ip: str | None = None,
+        label: str | None = None,
     ) -> JobResult:
-        """Run a bash command on the head (or on the node ``node_ip``), in ``$HOME``."""
-        req = self._request(command, tmux, screen, job_waiter, job_log, stop, job_timeout, env)
+        """Run a bash command on the head (or on the node ``node_ip``), in ``$HOME``;
+        ``label`` (``--name``) names the job for ``wait``, ``logs`` and ``kill``."""
+        req = self._request(command, tmux, screen, job_waiter, job_log, stop, job_timeout, env,
+                            label)
         target = self.on_node(node_ip)
         if target is not self and req.stop and req.session and not req.job_waiter:
             raise UsageError("--stop with --node-ip needs a --job-waiter: a session on a "
@@ -277,6 +280,7 @@ class Cluster:
         env: Mapping[str, str] | Sequence[str] | None = None,
         loop: WaitLoop | None = None,
         runtime: str | None = None,
+        label: str | None = None,
     ) -> JobResult:
         """Upload ``script`` to ``~/user/jobs/`` on the head (or download a URL there) and run
         it by type with ``args`` passed verbatim; with ``runtime`` (e.g. ``"spark"``), run it
@@ -284,7 +288,7 @@ class Cluster:
         runner = runtimes.submit_runtime(self.runtimes, runtime) if runtime else None
         prepared = prepare_submit(script, list(args), runner)
         req = self._request(prepared.command, tmux, screen, job_waiter, job_log, stop,
-                            job_timeout, env)
+                            job_timeout, env, label)
         # A runtime whose submit hands the job to the engine and returns (sbatch) has not
         # finished it: a waiter asked for also waits for the engine's work, scoped to the
         # ids the submission recorded; without one the job is only "started", and --stop
@@ -306,6 +310,13 @@ class Cluster:
         return result
 
     # -- coming back to jobs ------------------------------------------------------------------
+    # A job (``session`` below) may be named by its session name, its --name label, a unique
+    # prefix of 4+ of its hex digits, or "@last" (jobs/names.py).
+
+    def resolve_job(self, job: str) -> str:
+        """The session name of the job ``job`` names on this node; ``UsageError`` when it
+        names none or several."""
+        return manage.get_record(self, job).name
 
     def wait(
         self,
@@ -348,6 +359,7 @@ class Cluster:
         stop: bool,
         timeout: float | None,
         env: Mapping[str, str] | Sequence[str] | None,
+        label: str | None = None,
     ) -> JobRequest:
         if tmux and screen:
             raise UsageError("--tmux and --screen cannot be used together")
@@ -363,4 +375,5 @@ class Cluster:
             stop=stop,
             timeout=timeout,
             env=pairs,
+            label=label,
         )

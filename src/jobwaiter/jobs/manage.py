@@ -8,10 +8,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from jobwaiter.errors import CommandError, UsageError
+from jobwaiter.jobs.names import records_to_read, resolve_job
 from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.run import finish_wait, plan_waiters
-from jobwaiter.records import JobRecord, check_name
+from jobwaiter.records import JobRecord, is_name
 from jobwaiter.records.read import read_records
 from jobwaiter.sessions import follow_argv, kill_argv, prune_argv
 from jobwaiter.waiters.loop import WaitLoop
@@ -24,12 +25,10 @@ DAY = 86400.0
 
 
 def get_record(cluster: Cluster, name: str) -> JobRecord:
-    check_name(name)
-    records = read_records(cluster.head, [name])
-    if not records:
-        where = "the head" if cluster.head_node.is_head else cluster.head_node.ip
-        raise UsageError(f"no job {name} on {where} of cluster {cluster.name}")
-    return records[0]
+    """The record of the job ``name`` names: any form of JOB (``jobs/names.py``)."""
+    where = "the head" if cluster.head_node.is_head else cluster.head_node.ip
+    records = read_records(cluster.head, records_to_read(name))
+    return resolve_job(name, records, cluster.name, where)
 
 
 def wait_job(
@@ -43,6 +42,7 @@ def wait_job(
     """Wait again for a job started earlier, with the SPEC it was started with unless another
     is given. A job that has ended returns at once with its recorded outcome."""
     record = get_record(cluster, name)
+    name = record.name
     meta = record.meta
     session = meta.get("session") or None
     req = JobRequest(command=str(meta.get("command", "")), session=session,
@@ -124,6 +124,7 @@ def follow_log(cluster: Cluster, name: str, follow: bool, lines: int | None) -> 
     """Print the job's log to our stdout; with ``follow``, until the job ends. Returns the
     record as it is afterwards."""
     record = get_record(cluster, name)
+    name = record.name
     log = record.meta.get("log")
     if not log:
         raise UsageError(f"job {name} has no log (start it with --job-log, or use a waiter)")
@@ -164,7 +165,8 @@ class KillReport:
 def kill_job(cluster: Cluster, name: str, signum: int, grace: float = 10.0) -> KillReport:
     """Signal the job's processes, escalate to KILL after ``grace`` seconds, end its
     session. Only processes proven to be the job's are signalled (see ``sh/kill.sh``)."""
-    check_name(name)
+    # Only a full session name reaches the head's script (which checks that it exists).
+    name = name if is_name(name) else get_record(cluster, name).name
     result = cluster.head.run(kill_argv(name, signum, grace))
     if result.exit_status == 2:
         raise UsageError(result.stderr.strip().splitlines()[-1] if result.stderr.strip()

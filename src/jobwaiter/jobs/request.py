@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from jobwaiter.errors import UsageError
+from jobwaiter.jobs.names import check_label
 
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -42,8 +43,11 @@ class JobRequest:
     stop: bool = False
     timeout: float | None = None
     env: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    label: str | None = None          # --name: a label to name the job by later
 
     def __post_init__(self) -> None:
+        if self.label is not None:
+            check_label(self.label)
         if self.session not in (None, "tmux", "screen"):
             raise UsageError(f"unknown session kind {self.session!r} (expected tmux or screen)")
         if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):

@@ -60,7 +60,7 @@ def job_meta(name: str, req: JobRequest, cluster: str, log: str = "", **extra: o
     return json.dumps({
         "name": name, "session": req.session, "command": req.command,
         "spec": req.job_waiter, "log": log or None, "stop": req.stop,
-        "created_at": time.time(), "cluster": cluster, **extra,
+        "created_at": time.time(), "cluster": cluster, "label": req.label, **extra,
     })  # fmt: skip
 
 
