@@ -27,7 +27,7 @@ def one_line(err: str) -> str:
         (["bogus"], "No such command 'bogus'", "jobwaiter"),
         (["--bad"], "No such option '--bad'", "jobwaiter"),
         (["submit", "--env"], "requires an argument", "jobwaiter submit"),
-        (["kill", "c.yaml"], "Missing argument 'SESSION'", "jobwaiter kill"),
+        (["kill", "c.yaml"], "Missing argument 'JOB'", "jobwaiter kill"),
         (["jobs", "c.yaml", "--older-than", "soon"], "is not a duration", "jobwaiter jobs"),
     ],
 )

@@ -93,9 +93,13 @@ def test_wait_unknown_or_malformed_session(env, cli) -> None:
     r = cli("wait", str(env.config), "jobwaiter-000000000000")
     assert r.code == 2
     assert "no job jobwaiter-000000000000" in r.err
+    # Could be a --name label: looked up as one, never run anywhere.
     r = cli("wait", str(env.config), "x; rm -rf ~")
     assert r.code == 2
-    assert "not a jobwaiter session name" in r.err
+    assert "no job 'x; rm -rf ~' on the head of cluster test" in r.err
+    r = cli("wait", str(env.config), "x\n; rm -rf ~")
+    assert r.code == 2
+    assert "not a job: 'x\\n; rm -rf ~'" in r.err
 
 
 def test_jobs_lists_every_state(env, cli) -> None:

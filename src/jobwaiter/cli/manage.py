@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shutil
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -31,10 +32,24 @@ from jobwaiter.cli.tail import failure_tail, tail_option
 from jobwaiter.jobs.result import iso
 from jobwaiter.records import JobRecord
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+#: How each command that takes JOB explains it (its --help).
+JOB_FORMS = """JOB is the job's session name (jobwaiter-3f9c2a1b7d4e), the label it was
+    started with (--name train), a unique prefix of at least 4 of its 12 hex digits (3f9c,
+    jobwaiter-3f9c), or @last: the newest job of this cluster on the node."""
+
+
+def _job_help(f: F) -> F:
+    """Put JOB_FORMS into the command's docstring (which click reads for --help)."""
+    f.__doc__ = (f.__doc__ or "").replace("{JOB_FORMS}", JOB_FORMS)
+    return f
+
 
 @click.command("wait")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.argument("session")
+@click.argument("job")
 @click.option("--job-waiter", "job_waiter", metavar="SPEC",
               help="Wait with this SPEC instead of the one the job was started with.")
 @click.option("--job-timeout", type=Duration(), metavar="DURATION",
@@ -46,27 +61,33 @@ from jobwaiter.records import JobRecord
 @json_option
 @cluster_name_option
 @node_ip_option
-def wait_cmd(config: str, session: str, job_waiter: str | None, job_timeout: float | None,
+@_job_help
+def wait_cmd(config: str, job: str, job_waiter: str | None, job_timeout: float | None,
              stop: bool, tail_on_failure: int, yes: bool, quiet: bool, as_json: bool,
              cluster_name: str | None, node_ip: str | None) -> None:
     """Wait again for a job started earlier (after a timeout, Ctrl-C or a dropped laptop).
     Exit codes are those of exec; a job that has ended returns at once.
 
+    {JOB_FORMS}
+
     \b
     Examples:
       jobwaiter wait cluster.yaml jobwaiter-3f9c2a1b7d4e
-      jobwaiter wait cluster.yaml jobwaiter-3f9c2a1b7d4e --job-timeout 3600 --stop -y
+      jobwaiter wait cluster.yaml train --job-timeout 3600 --stop -y
+      jobwaiter wait cluster.yaml 3f9c
+      jobwaiter wait cluster.yaml @last
     """
     reporter = TerminalReporter(quiet)
     with open_cluster(config, cluster_name, reporter, yes) as cluster:
         if stop:
             confirm(f"stop cluster {cluster.name!r} once the job has completed", yes)
-        result = cluster.wait(session, job_waiter=job_waiter, job_timeout=job_timeout,
+        result = cluster.wait(job, job_waiter=job_waiter, job_timeout=job_timeout,
                               stop=stop, node_ip=node_ip)
         # Nothing of the job's output has been shown by this command, foreground or not.
         tail = failure_tail(cluster, result, tail_on_failure, False, reporter, node_ip)
+    # The full name: "@last" or a label may name another job by the time it is used.
     print_result(result, reporter, as_json,
-                 resume_command(config, session, cluster_name, node_ip), tail)
+                 resume_command(config, result.job, cluster_name, node_ip), tail)
     raise Exit(exit_code(result))
 
 
@@ -76,6 +97,7 @@ def _row(r: JobRecord, now: float) -> dict[str, Any]:
     log = r.meta.get("log")
     return {
         "session": r.name,
+        "label": r.label,
         "state": r.state,
         "exit_status": r.exit_status,
         "session_kind": r.session,
@@ -97,6 +119,10 @@ def _short(seconds: float | None) -> str:
     s = int(seconds)
     return f"{s}s" if s < 60 else f"{s // 60}m{s % 60:02d}s" if s < 3600 else \
         f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def _fit(text: str, width: int) -> str:
+    return f"{text:<{width}}" if len(text) <= width else text[: width - 3] + "..."
 
 
 @click.command("jobs")
@@ -143,11 +169,15 @@ def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: float, as_jso
         return
     width = shutil.get_terminal_size((160, 24)).columns
     log_width = max(len(str(row["log_path"] or "-")) for row in rows)
-    click.echo(f"{'SESSION':<22}  {'STATE':<17}  {'STARTED':<19}  {'DURATION':>8}  "
+    # A LABEL column only when some job has a label (--name), at most 20 wide.
+    label_width = min(max(len(row["label"] or "") for row in rows), 20)
+    labels = f"{'LABEL':<{label_width}}  " if label_width else ""
+    click.echo(f"{'SESSION':<22}  {labels}{'STATE':<17}  {'STARTED':<19}  {'DURATION':>8}  "
                f"{'LOG':<{log_width}}  COMMAND")
     for row in rows:
         started = (row["started_at"] or "-")[:19].replace("T", " ")
-        line = (f"{row['session']:<22}  {row['state']:<17}  {started:<19}  "
+        label = _fit(row["label"] or "-", label_width) + "  " if label_width else ""
+        line = (f"{row['session']:<22}  {label}{row['state']:<17}  {started:<19}  "
                 f"{_short(row['duration']):>8}  {row['log_path'] or '-':<{log_width}}  ")
         room = max(width - len(line), 20)
         cmd = " ".join(str(row["command"]).split())
@@ -156,37 +186,51 @@ def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: float, as_jso
 
 @click.command("logs")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.argument("session")
+@click.argument("job")
 @click.option("-f", "--follow", is_flag=True,
               help="Keep printing until the job ends, then exit with its outcome code.")
 @click.option("--tail", "lines", type=click.IntRange(min=0), metavar="N",
               help="Only the last N lines.")
 @cluster_name_option
 @node_ip_option
-def logs_cmd(config: str, session: str, follow: bool, lines: int | None,
+@_job_help
+def logs_cmd(config: str, job: str, follow: bool, lines: int | None,
              cluster_name: str | None, node_ip: str | None) -> None:
     """Print a job's log (~/user/logs/SESSION.log on the head).
+
+    {JOB_FORMS}
+
+    -n is --cluster-name, as in every command (and in CloudTik): the last 50 lines are
+    --tail 50.
 
     \b
     Examples:
       jobwaiter logs cluster.yaml jobwaiter-3f9c2a1b7d4e --tail 50
-      jobwaiter logs cluster.yaml jobwaiter-3f9c2a1b7d4e -f
+      jobwaiter logs cluster.yaml train -f
+      jobwaiter logs cluster.yaml 3f9c --tail 20
+      jobwaiter logs cluster.yaml @last
     """
+    if cluster_name is not None and cluster_name.isascii() and cluster_name.isdigit():
+        # `-n 50` is a line count in tail and journalctl; here it would name a cluster
+        # "50" and print the whole log, or not find the job.
+        raise click.UsageError(f"-n/--cluster-name {cluster_name} looks like a line count; "
+                               f"-n names the cluster here (as in CloudTik): to print the "
+                               f"last {cluster_name} lines, use --tail {cluster_name}")
     with open_cluster(config, cluster_name, TerminalReporter()) as cluster:
-        record = cluster.logs(session, follow=follow, lines=lines, node_ip=node_ip)
+        record = cluster.logs(job, follow=follow, lines=lines, node_ip=node_ip)
     if not follow:
         return
     if record.exit_status is not None:
         raise Exit(record.exit_status if record.exit_status <= 255 else 1)
     if record.running:
         raise Exit(130, "jobwaiter: stopped following; the job keeps running")
-    raise Exit(EXIT_LOST, f"jobwaiter: job {session} is lost: it ended without recording "
-                          "an exit status")
+    raise Exit(EXIT_LOST, f"jobwaiter: job {record.name} is lost: it ended without "
+                          "recording an exit status")
 
 
 @click.command("kill")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.argument("session")
+@click.argument("job")
 @click.option("--signal", "sig", default="TERM", show_default=True, metavar="SIGNAL",
               help="Signal to send first (name or number).")
 @click.option("--grace", default="10s", show_default=True, type=Duration(allow_zero=True),
@@ -194,18 +238,25 @@ def logs_cmd(config: str, session: str, follow: bool, lines: int | None,
 @quiet_option
 @cluster_name_option
 @node_ip_option
-def kill_cmd(config: str, session: str, sig: str, grace: float, quiet: bool,
+@_job_help
+def kill_cmd(config: str, job: str, sig: str, grace: float, quiet: bool,
              cluster_name: str | None, node_ip: str | None) -> None:
     """Stop a job: signal its process group (the job and its children), send KILL after the
     grace period, end its session and record 128+N as its status.
 
+    {JOB_FORMS}
+
     \b
     Examples:
       jobwaiter kill cluster.yaml jobwaiter-3f9c2a1b7d4e
-      jobwaiter kill cluster.yaml jobwaiter-3f9c2a1b7d4e --signal INT --grace 30
+      jobwaiter kill cluster.yaml train --signal INT --grace 30
+      jobwaiter kill cluster.yaml 3f9c
+      jobwaiter kill cluster.yaml @last
     """
     reporter = TerminalReporter(quiet)
     with open_cluster(config, cluster_name, reporter) as cluster:
+        # Resolved once, so that the messages name the job that was signalled.
+        session = cluster.resolve_job(job, node_ip=node_ip)
         done = cluster.kill(session, sig, grace, node_ip=node_ip)
     if done.state == "killed":
         reporter.phase(f"killed {session}; recorded exit status {done.exit_status}")

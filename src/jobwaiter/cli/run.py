@@ -20,8 +20,14 @@ from jobwaiter.cli.common import (
 )
 from jobwaiter.cli.output import TerminalReporter, exit_code, print_result
 from jobwaiter.cli.tail import failure_tail, tail_option
+from jobwaiter.jobs.names import check_label
 from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult
+
+
+def _check_label(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A bad --name is refused before anything else happens (a prompt, a connection)."""
+    return None if value is None else check_label(value)
 
 
 def job_options(f: Any) -> Any:
@@ -42,6 +48,10 @@ def job_options(f: Any) -> Any:
         click.option("--env", "env", multiple=True, metavar="KEY=VALUE",
                      help="Set a variable for the job (repeatable)."),
         tail_option,
+        click.option("--name", "label", metavar="LABEL", callback=_check_label,
+                     help="A label to name the job by in wait, logs and kill (shown by "
+                          "jobs): printable, at most 64 characters, not only hex digits, "
+                          "not starting with @, - or jobwaiter-."),
         yes_option,
         quiet_option,
         json_option,
@@ -84,6 +94,7 @@ def exec_cmd(config: str, cmd: str, tail_on_failure: int, yes: bool, quiet: bool
     Examples:
       jobwaiter exec cluster.yaml 'python3 train.py --epochs 3'
       jobwaiter exec cluster.yaml 'sleep 60; echo done' --tmux --job-waiter=tmux
+      jobwaiter exec cluster.yaml 'python3 train.py' --tmux --name train
       jobwaiter exec cluster.yaml "spark-submit --deploy-mode cluster app.py" \\
           --tmux --job-waiter='chain[tmux, spark]' --stop -y
       jobwaiter exec cluster.yaml 'nvidia-smi -L' --all-nodes
@@ -91,7 +102,7 @@ def exec_cmd(config: str, cmd: str, tail_on_failure: int, yes: bool, quiet: bool
     req = JobRequest.of(cmd, **options)
     nodes.check_options(all_nodes, req.node_ip, no_parallel, tmux=req.session == "tmux",
                         screen=req.session == "screen", job_waiter=req.job_waiter,
-                        job_log=req.job_log, job_timeout=req.timeout)
+                        job_log=req.job_log, job_timeout=req.timeout, name=req.label)
     reporter = TerminalReporter(quiet)
     cluster = open_cluster(config, cluster_name, reporter, yes)
     with cluster:
@@ -158,6 +169,7 @@ def submit_cmd(config: str, script: str, script_args: tuple[str, ...],
     Examples:
       jobwaiter submit --tmux --job-waiter=tmux cluster.yaml train.py --epochs 3
       jobwaiter submit cluster.yaml https://example.org/job.sh 'a b' '$literal'
+      jobwaiter submit --tmux --name nightly-etl cluster.yaml etl.sh
       jobwaiter submit --runtime spark --tmux --job-waiter=spark cluster.yaml etl.py 2024
     """
     JobRequest.of("", **options)  # every option checked before the config is read

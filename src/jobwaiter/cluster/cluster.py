@@ -216,7 +216,8 @@ class Cluster:
     ) -> JobResult:
         """Run a bash command on the head (or on the node ``node_ip``), in ``$HOME``.
         ``options`` are those of ``JobRequest.of``: ``tmux``, ``screen``, ``job_waiter``,
-        ``job_log``, ``stop``, ``start``, ``job_timeout``, ``env``, ``node_ip``."""
+        ``job_log``, ``stop``, ``start``, ``job_timeout``, ``env``, ``node_ip``, ``label``
+        (``--name``: names the job for ``wait``, ``logs`` and ``kill``)."""
         req = command if isinstance(command, JobRequest) else JobRequest.of(command, **options)
         site = self._job_site(req)
         # Every problem surfaces before the cluster starts; the waiters are built once.
@@ -273,6 +274,13 @@ class Cluster:
         return site
 
     # -- coming back to jobs ------------------------------------------------------------------
+    # A job (``session`` below) may be named by its session name, its --name label, a unique
+    # prefix of 4+ of its hex digits, or "@last" (jobs/names.py).
+
+    def resolve_job(self, job: str, node_ip: str | None = None) -> str:
+        """The session name of the job ``job`` names on the head (or ``node_ip``);
+        ``UsageError`` when it names none or several."""
+        return manage.get_record(self.site(node_ip), job).name
 
     def wait(
         self,

@@ -7,12 +7,13 @@ import time
 from dataclasses import dataclass, replace
 
 from jobwaiter.errors import CommandError, UsageError
+from jobwaiter.jobs.names import records_to_read, resolve_job
 from jobwaiter.jobs.plan import plan_job
 from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.run import finish_wait
 from jobwaiter.jobs.site import JobSite
-from jobwaiter.records import JobRecord, check_name
+from jobwaiter.records import JobRecord, is_name
 from jobwaiter.records.read import read_records
 from jobwaiter.sessions import follow_argv, kill_argv, prune_argv
 from jobwaiter.waiters.loop import WaitLoop
@@ -21,11 +22,9 @@ DAY = 86400.0
 
 
 def get_record(site: JobSite, name: str) -> JobRecord:
-    check_name(name)
-    records = read_records(site.head, [name])
-    if not records:
-        raise UsageError(f"no job {name} on {site.where} of cluster {site.cluster}")
-    return records[0]
+    """The record of the job ``name`` names: any form of JOB (``jobs/names.py``)."""
+    records = read_records(site.head, records_to_read(name))
+    return resolve_job(name, records, site.cluster, site.where)
 
 
 def wait_job(
@@ -39,6 +38,7 @@ def wait_job(
     """Wait again for a job started earlier, with the SPEC it was started with unless another
     is given. A job that has ended returns at once with its recorded outcome."""
     record = get_record(site, name)
+    name = record.name
     meta = record.meta
     session = meta.get("session") or None
     req = JobRequest(command=str(meta.get("command", "")), session=session,
@@ -117,6 +117,7 @@ def follow_log(site: JobSite, name: str, follow: bool, lines: int | None) -> Job
     """Print the job's log to our stdout; with ``follow``, until the job ends. Returns the
     record as it is afterwards."""
     record = get_record(site, name)
+    name = record.name
     log = record.meta.get("log")
     if not log:
         raise UsageError(f"job {name} has no log (start it with --job-log, or use a waiter)")
@@ -157,7 +158,8 @@ class KillReport:
 def kill_job(site: JobSite, name: str, signum: int, grace: float = 10.0) -> KillReport:
     """Signal the job's processes, escalate to KILL after ``grace`` seconds, end its
     session. Only processes proven to be the job's are signalled (see ``sh/kill.sh``)."""
-    check_name(name)
+    # Only a full session name reaches the head's script (which checks that it exists).
+    name = name if is_name(name) else get_record(site, name).name
     result = site.head.run(kill_argv(name, signum, grace))
     if result.exit_status == 2:
         raise UsageError(result.stderr.strip().splitlines()[-1] if result.stderr.strip()

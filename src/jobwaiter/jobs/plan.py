@@ -121,6 +121,8 @@ class JobPlan:
     timeout: float | None = None
     #: Stop the cluster once the job's end is known (None: no ``--stop``).
     stop: StopPlan | None = None
+    #: ``--name``: a label to name the job by later.
+    label: str | None = None
 
     @property
     def hold(self) -> bool:
@@ -147,7 +149,8 @@ class JobPlan:
         """The record's ``meta.json``: what was started, for ``wait`` and ``jobs`` later."""
         return {"name": self.name, "session": self.session, "command": self.command,
                 "spec": self.spec, "log": self.log, "stop": self.stop is not None,
-                "created_at": created_at, "cluster": self.cluster, **extra}
+                "created_at": created_at, "cluster": self.cluster, "label": self.label,
+                **extra}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,6 +165,7 @@ class JobPlan:
             "log": self.log,
             "timeout": self.timeout,
             "stop": None if self.stop is None else self.stop.to_dict(),
+            "label": self.label,
         }
 
     @classmethod
@@ -181,6 +185,7 @@ class JobPlan:
             log=data.get("log"),
             timeout=None if timeout is None else float(timeout),
             stop=None if data.get("stop") is None else StopPlan.from_dict(data["stop"]),
+            label=data.get("label"),
         )
 
 
@@ -218,6 +223,7 @@ def plan_job(site: JobSite, req: JobRequest, name: str | None = None) -> JobPlan
         log=log_path(name) if use_log else None,
         timeout=req.timeout,
         stop=site.stop_plan() if req.stop else None,
+        label=req.label,
     )
 
 

@@ -15,6 +15,7 @@ else:
     from typing_extensions import Unpack
 
 from jobwaiter.errors import UsageError
+from jobwaiter.jobs.names import check_label
 
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -54,6 +55,7 @@ class JobOptions(TypedDict, total=False):
     job_timeout: float | None
     env: Mapping[str, str] | Sequence[str] | None
     node_ip: str | None
+    label: str | None
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class JobRequest:
     env: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     start: bool = False               # start the cluster first
     node_ip: str | None = None        # run on this node (an address of the config)
+    label: str | None = None          # --name: a label to name the job by later
 
     @classmethod
     def of(cls, command: str, **options: Unpack[JobOptions]) -> JobRequest:
@@ -90,9 +93,11 @@ class JobRequest:
                    job_waiter=options.get("job_waiter"), job_log=options.get("job_log", False),
                    stop=options.get("stop", False), timeout=options.get("job_timeout"),
                    env=pairs, start=options.get("start", False),
-                   node_ip=options.get("node_ip") or None)
+                   node_ip=options.get("node_ip") or None, label=options.get("label"))
 
     def __post_init__(self) -> None:
+        if self.label is not None:
+            check_label(self.label)
         if self.session not in (None, "tmux", "screen"):
             raise UsageError(f"unknown session kind {self.session!r} (expected tmux or screen)")
         if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):

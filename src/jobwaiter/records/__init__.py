@@ -2,7 +2,8 @@
 
 Files of a record (all written on the head; paths relative to ``$HOME``):
 
-    meta.json    what was started: command, session kind, waiter SPEC, log path (one JSON line)
+    meta.json    what was started: command, session kind, waiter SPEC, log path, the label
+                 given with ``--name`` (one JSON line)
     command      the bash command the job runs
     env.0        the launching command's environment plus ``--env`` (NUL-separated), given
                  to the job with ``env -i``; removed by the wrapper as soon as it has read it
@@ -29,6 +30,7 @@ from jobwaiter.records.layout import (
     UPLOAD_DIR,
     JobRecord,
     check_name,
+    is_name,
     log_path,
     new_name,
     parse_stamp,
@@ -41,6 +43,7 @@ __all__ = [
     "UPLOAD_DIR",
     "JobRecord",
     "check_name",
+    "is_name",
     "log_path",
     "new_name",
     "parse_stamp",

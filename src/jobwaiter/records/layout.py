@@ -27,9 +27,14 @@ def new_name() -> str:
     return f"jobwaiter-{secrets.token_hex(6)}"
 
 
+def is_name(text: str) -> bool:
+    """Whether ``text`` is a job/session name as ``new_name`` makes them."""
+    return _NAME.fullmatch(text) is not None
+
+
 def check_name(name: str) -> str:
     """Validate a name a user typed; it reaches shells and file paths."""
-    if not _NAME.fullmatch(name):
+    if not is_name(name):
         raise UsageError(f"not a jobwaiter session name: {name!r} (expected jobwaiter-<12 hex>)")
     return name
 
@@ -83,6 +88,12 @@ class JobRecord:
     def session(self) -> str | None:
         kind = self.meta.get("session")
         return str(kind) if kind else None
+
+    @property
+    def label(self) -> str | None:
+        """The label given at launch (``--name``), if any."""
+        label = self.meta.get("label")
+        return label if isinstance(label, str) and label else None
 
     @property
     def ended(self) -> bool:
