@@ -19,6 +19,7 @@ from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.records import JobRecord, log_path, new_name
 from jobwaiter.records.read import read_records
+from jobwaiter.runtimes import runtime_names
 from jobwaiter.sessions import launch_argv, launch_input, survivors_argv
 from jobwaiter.waiters.base import JobContext, Waiter
 from jobwaiter.waiters.loop import (
@@ -43,7 +44,7 @@ def plan_waiters(cluster: Cluster, req: JobRequest) -> list[Waiter]:
     if req.job_waiter is None:
         return []
     waiters = resolve(req.job_waiter, cluster.config_dict, cluster.runtime_waiters(),
-                      req.timeout)
+                      req.timeout, known_runtimes=runtime_names())
     for w in waiters:
         if w.session_kind is not None and w.session_kind != req.session:
             where = f"--{req.session}" if req.session else "a foreground job"
