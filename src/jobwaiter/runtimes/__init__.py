@@ -14,7 +14,7 @@ from jobwaiter.errors import UsageError
 from jobwaiter.plugins import RUNTIMES as GROUP
 from jobwaiter.plugins import load, plugin_code, runtime_names
 from jobwaiter.plugins import runtime_entry_points as _entry_points
-from jobwaiter.runtimes.base import NodeLike, Runtime, RuntimeStartError
+from jobwaiter.runtimes.base import NodeLike, Runtime, RuntimeStartError, SettingsError
 from jobwaiter.waiters.base import Waiter
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "NodeLike",
     "Runtime",
     "RuntimeStartError",
+    "SettingsError",
     "configured_runtimes",
     "runtime_class",
     "runtime_names",
