@@ -61,9 +61,10 @@ def test_spark_section_defaults() -> None:
     ("runtime", "message"),
     [
         ({"types": ["sprak"]},
-         "runtime.types: unknown runtime 'sprak' (available: ray, slurm, spark)"),
+         "runtime.types: unknown runtime 'sprak' (available: ray, slurm, spark); did you mean "
+         "spark?"),
         ({"types": ["spark"], "spark": {"master_prot": 1}}, "runtime.spark.master_prot: "
-         "unknown key"),
+         "unknown key; did you mean master_port?"),
         ({"types": ["spark"], "spark": {"cluster_manager": "mesos"}},
          "runtime.spark.cluster_manager: Input should be 'standalone' or 'yarn'"),
         ({"types": ["spark"], "spark": {"web_ui_port": 70000}},
@@ -72,7 +73,7 @@ def test_spark_section_defaults() -> None:
          "runtime.spark: master_host must be a non-empty value without spaces"),
         ({"types": [], "spark": {}}, "runtime: has a spark section but 'spark' is not in "
          "runtime.types"),
-        ({"typo": []}, "runtime.typo: unknown key"),
+        ({"typo": []}, "runtime.typo: unknown key; did you mean types?"),
     ],
 )
 def test_bad_runtime_config_is_one_line(runtime: dict[str, object], message: str) -> None:

@@ -2,7 +2,7 @@
 
     JobwaiterError                 base of everything below
     ├── UsageError                 bad input; nothing was started (CLI exit 2)
-    │   ├── ConfigError            the cluster YAML is invalid
+    │   ├── ConfigError            the cluster YAML is invalid (every problem: .problems)
     │   └── SpecError              a --job-waiter SPEC does not parse or name a waiter
     ├── TransportError             a node could not be reached (CLI exit 255)
     │   ├── CommandTimeout         a command did not finish within its transport timeout
@@ -18,6 +18,7 @@ Exceptions are for what prevents an answer (bad input, an unreachable head).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -33,7 +34,29 @@ class UsageError(JobwaiterError):
 
 
 class ConfigError(UsageError):
-    """The cluster config file is missing or invalid."""
+    """The cluster config file is missing or invalid.
+
+    ``problems`` lists every problem found, one line each, without the file name (``line 4:
+    provider.zone: unknown key``); ``source`` names the file. The message is one line for one
+    problem (``cluster.yaml: line 4: ...``), else a count followed by one indented line per
+    problem.
+    """
+
+    def __init__(self, message: str, *, source: str = "",
+                 problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.source = source
+        self.problems = list(problems) or [message]
+
+    @classmethod
+    def listing(cls, source: str, problems: Sequence[str]) -> ConfigError:
+        """The error for these problems of the file ``source`` (at least one)."""
+        if len(problems) == 1:
+            message = f"{source}: {problems[0]}"
+        else:
+            lines = "".join(f"\n  {p}" for p in problems)
+            message = f"{source}: {len(problems)} problems:{lines}"
+        return cls(message, source=source, problems=problems)
 
 
 class SpecError(UsageError):

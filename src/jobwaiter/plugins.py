@@ -11,6 +11,17 @@ from collections.abc import Iterator
 from importlib import metadata
 from typing import Any
 
+#: The entry-point group of runtimes (engines on the cluster).
+RUNTIMES = "jobwaiter.runtimes"
+
+# The built-in runtimes, used only when the package metadata is absent (a source tree that
+# was not installed); an installed jobwaiter registers them in the group too.
+_BUILTIN_RUNTIMES = {
+    "spark": "jobwaiter.runtimes.spark:SparkRuntime",
+    "ray": "jobwaiter.runtimes.ray:RayRuntime",
+    "slurm": "jobwaiter.runtimes.slurm:SlurmRuntime",
+}
+
 
 class PluginFailed(Exception):
     """Plugin code ended abnormally in a way ``except Exception`` would not see (it called
@@ -48,6 +59,17 @@ def entry_points(group: str) -> dict[str, str]:
     """``{name: "module:attr"}`` of an entry-point group. Scanning the installed packages is
     slow, so the answer is kept for as long as ``sys.path`` is the same."""
     return dict(_scan(group, tuple(sys.path)))
+
+
+def runtime_entry_points() -> dict[str, str]:
+    """``{name: "module:attr"}`` of every installed runtime."""
+    return {**_BUILTIN_RUNTIMES, **entry_points(RUNTIMES)}
+
+
+def runtime_names() -> list[str]:
+    """Every installed runtime: the names a config may list in ``runtime.types``. Reads entry
+    points only and imports no runtime, so it is cheap enough for ``--help``-fast commands."""
+    return sorted(runtime_entry_points())
 
 
 @functools.lru_cache(maxsize=None)

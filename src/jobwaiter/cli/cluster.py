@@ -13,6 +13,7 @@ from jobwaiter.cli.common import (
     yes_option,
 )
 from jobwaiter.cli.output import TerminalReporter, echo_json
+from jobwaiter.plugins import runtime_names
 from jobwaiter.waiters.registry import available
 
 
@@ -62,14 +63,19 @@ def waiters_cmd(config: str | None, cluster_name: str | None, as_json: bool) -> 
     """List the job waiters that --job-waiter can name; with CONFIG, include the waiters of
     its runtimes.
 
+    Runtime waiters (spark, ray, slurm) are listed only with a CONFIG that names their
+    runtime in runtime.types.
+
     \b
     Examples:
       jobwaiter waiters
       jobwaiter waiters cluster.yaml --json
     """
+    configured: list[str] = []
     if config:
         with open_cluster(config, cluster_name, TerminalReporter(True)) as cluster:
             rows = cluster.waiters()
+            configured = cluster.config.runtime.types if cluster.config.runtime else []
     else:
         rows = available()
     if as_json:
@@ -79,3 +85,17 @@ def waiters_cmd(config: str | None, cluster_name: str | None, as_json: bool) -> 
     for name, desc in rows:
         click.echo(f"{name.ljust(width)}  {desc}")
     click.echo("\nA dotted name (package.module.Class) loads your own JobWaiter subclass.")
+    missing = [name for name in runtime_names() if name not in configured]
+    if not missing:
+        return
+    # Runtime names, not waiter names: what a runtime provides is known only once it is
+    # loaded for a config.
+    if config:
+        click.echo(click.wrap_text(
+            f"Runtimes installed but not in this config's runtime.types: {', '.join(missing)}. "
+            "Add one there to use its waiters.", width=88))
+    else:
+        click.echo(click.wrap_text(
+            f"Runtimes installed: {', '.join(missing)}. Their waiters are listed for a CONFIG "
+            "that names them in runtime.types:", width=88))
+        click.echo("  jobwaiter waiters cluster.yaml")

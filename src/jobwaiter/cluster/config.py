@@ -1,6 +1,7 @@
-"""The cluster config file: schema, validation and one-line errors.
+"""The cluster config file: schema and validation.
 
-Unknown keys are errors everywhere, so a typo never silently means "default".
+Unknown keys are errors everywhere, so a typo never silently means "default". A bad file is
+reported with every problem it has (config_errors.py), not only the first.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -26,8 +27,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from jobwaiter.cluster.config_errors import closest, describe
 from jobwaiter.errors import ConfigError
 from jobwaiter.runtimes import runtime_class, runtime_names
+from jobwaiter.runtimes.base import check_settings
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 
@@ -102,11 +105,13 @@ class SSHProvider(_Strict):
     @field_validator("worker_ips")
     @classmethod
     def _workers(cls, value: list[str]) -> list[str]:
+        problems: list[tuple[str | int, str]] = []
         for i, host in enumerate(value):
             try:
                 parse_host(host)
             except ValueError as exc:
-                raise _invalid(f"[{i}]: {exc}") from None
+                problems.append((i, f"[{i}]: {exc}"))
+        check_settings(problems)
         return value
 
     @model_validator(mode="after")
@@ -201,21 +206,24 @@ class Auth(_Strict):
     @field_validator("ssh_options")
     @classmethod
     def _options(cls, value: dict[str, str | int]) -> dict[str, str | int]:
-        for name, raw in value.items():
-            text = str(raw)
-            if not _OPTION_NAME.fullmatch(name):
-                raise _invalid(f"{name!r} is not an ssh option name")
-            why = _MANAGED_OPTIONS.get(name.lower())
-            if why:
-                raise _invalid(f"{name} cannot be set here: {why}")
-            if not text or any(c in text for c in "\n\r\0"):
-                raise _invalid(f"{name}: the value must be one non-empty line")
-            if name.lower() == "stricthostkeychecking" and text.lower() not in _STRICT_VALUES:
-                raise _invalid(f"StrictHostKeyChecking={text} is refused: a changed host key "
-                               f"must stop jobwaiter, not be accepted (allowed: "
-                               f"{', '.join(_STRICT_VALUES)})")
+        check_settings([(name, problem) for name, raw in value.items()
+                        if (problem := _option_problem(name, str(raw)))])
         _check_with_ssh(value)
         return value
+
+
+def _option_problem(name: str, text: str) -> str | None:
+    if not _OPTION_NAME.fullmatch(name):
+        return f"{name!r} is not an ssh option name"
+    why = _MANAGED_OPTIONS.get(name.lower())
+    if why:
+        return f"{name} cannot be set here: {why}"
+    if not text or any(c in text for c in "\n\r\0"):
+        return f"{name}: the value must be one non-empty line"
+    if name.lower() == "stricthostkeychecking" and text.lower() not in _STRICT_VALUES:
+        return (f"StrictHostKeyChecking={text} is refused: a changed host key must stop "
+                f"jobwaiter, not be accepted (allowed: {', '.join(_STRICT_VALUES)})")
+    return None
 
 
 def _check_with_ssh(options: dict[str, str | int]) -> None:
@@ -244,22 +252,30 @@ class RuntimeSection(_Strict):
     its name (``runtime.spark``), with the keys of the runtime's ``config_section``; the keys
     a config uses are added by ``_config_model``, so only the runtimes it names are loaded."""
 
+    #: Its keys besides ``types`` are runtime names (for the did-you-mean of config_errors).
+    holds_runtimes: ClassVar[bool] = True
+
     types: list[str] = Field(default_factory=list)
 
     @field_validator("types")
     @classmethod
     def _known_runtimes(cls, value: list[str]) -> list[str]:
         known = runtime_names()
-        for name in value:
+        problems: list[tuple[str | int, str]] = []
+        for i, name in enumerate(value):
             if name not in known:
-                raise _invalid(f"unknown runtime {name!r} (available: {', '.join(known)})")
+                hint = closest(name, known)
+                problems.append((i, f"unknown runtime {name!r} (available: {', '.join(known)})"
+                                 + (f"; did you mean {hint}?" if hint else "")))
+        check_settings(problems)
         return value
 
     @model_validator(mode="after")
     def _sections_named(self) -> RuntimeSection:
-        for name in type(self).model_fields:
-            if name != "types" and getattr(self, name) is not None and name not in self.types:
-                raise _invalid(f"has a {name} section but {name!r} is not in runtime.types")
+        check_settings([(name, f"has a {name} section but {name!r} is not in runtime.types")
+                        for name in type(self).model_fields
+                        if name != "types" and getattr(self, name) is not None
+                        and name not in self.types])
         return self
 
 
@@ -278,41 +294,58 @@ class ClusterConfig(_Strict):
 
 
 def load_config(path: str | Path, cluster_name: str | None = None) -> ClusterConfig:
-    """Read and validate a cluster file; ``cluster_name`` overrides the file's name."""
+    """Read and validate a cluster file; ``cluster_name`` overrides the file's name. Raises
+    ConfigError listing every problem of the file, with its line."""
     p = Path(path)
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+        raise ConfigError.listing(str(p), [f"cannot read: {exc.strerror or exc}"]) from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         # Name the place: a stray Latin-1 byte is easy to fix once it can be found.
-        raise ConfigError(f"{p}: not UTF-8: byte 0x{raw[exc.start]:02x} at offset "
-                          f"{exc.start}") from None
+        raise ConfigError.listing(str(p), [f"not UTF-8: byte 0x{raw[exc.start]:02x} at offset "
+                                           f"{exc.start}"]) from None
+    loader = yaml.SafeLoader(text)
     try:
-        data = yaml.safe_load(text)
+        # yaml.safe_load in two steps, keeping the node tree: its marks give the lines.
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{p}: invalid YAML{line}: {problem}") from exc
-    return validate_config(data, source=str(p), cluster_name=cluster_name)
+        raise ConfigError.listing(str(p), [f"invalid YAML{line}: {problem}"]) from exc
+    finally:
+        loader.dispose()
+    return _validate(data, str(p), cluster_name, node)
 
 
 def validate_config(
     data: Any, source: str = "<config>", cluster_name: str | None = None
 ) -> ClusterConfig:
+    """Validate a config given as data; ``source`` names it in errors. Raises ConfigError
+    listing every problem."""
+    return _validate(data, source, cluster_name, None)
+
+
+def _validate(
+    data: Any, source: str, cluster_name: str | None, node: yaml.Node | None
+) -> ClusterConfig:
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping at the top level")
+        raise ConfigError.listing(source, ["expected a mapping at the top level"])
     if cluster_name is not None:
         data = {**data, "cluster_name": cluster_name}
     runtime = data.get("runtime")
-    sections = sorted(k for k in runtime if k != "types") if isinstance(runtime, dict) else []
+    # str(): YAML may have made a key a number, which only validation may refuse.
+    sections = sorted({str(k) for k in runtime} - {"types"}) if isinstance(runtime, dict) else []
+    model = _config_model(tuple(sections))
     try:
-        return _config_model(tuple(sections)).model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {_first_error(exc)}") from exc
+        overridden = {"cluster_name": "--cluster-name"} if cluster_name is not None else {}
+        raise ConfigError.listing(source, describe(exc, model, node, overridden)) from exc
 
 
 def _config_model(sections: tuple[str, ...]) -> type[ClusterConfig]:
@@ -330,25 +363,3 @@ def _config_model(sections: tuple[str, ...]) -> type[ClusterConfig]:
     section: Any = create_model("RuntimeSection", __base__=RuntimeSection, **fields)
     return create_model("ClusterConfig", __base__=ClusterConfig,
                         runtime=(section | None, None))  # fmt: skip
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = [str(x) for x in err["loc"]]
-    # Drop the discriminator tag pydantic inserts ("provider.local.type" -> "provider.type").
-    if len(loc) > 1 and loc[0] == "provider" and loc[1] in ("local", "ssh"):
-        loc = [loc[0], *loc[2:]]
-    key = ".".join(loc) or "(top level)"
-    kind = err["type"]
-    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
-        return f"{key}: unknown key"
-    if kind == "value_error":  # a runtime's settings check (stdlib dataclasses raise these)
-        return f"{key}: {err['msg'].removeprefix('Value error, ')}"
-    if kind == "missing":
-        return f"{key}: required key is missing"
-    if kind == "string_pattern_mismatch" and loc == ["cluster_name"]:
-        return f"{key}: {err.get('input')!r} must be lowercase letters, digits and '-'"
-    if kind == "union_tag_invalid":
-        tag = (err.get("ctx") or {}).get("tag")
-        return f"{key}.type: unknown provider type {tag!r} (expected local or ssh)"
-    return f"{key}: {err['msg']}"

@@ -17,6 +17,7 @@ from typing import Any
 from jobwaiter.errors import UsageError
 from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.site import JobSite
+from jobwaiter.plugins import runtime_names
 from jobwaiter.records import log_path, new_name
 from jobwaiter.waiters.base import Waiter
 from jobwaiter.waiters.registry import resolve_steps
@@ -196,7 +197,8 @@ def plan_job(site: JobSite, req: JobRequest, name: str | None = None) -> JobPlan
     steps: list[WaiterStep] = []
     if req.job_waiter is not None:
         for spec, waiter in resolve_steps(req.job_waiter, dict(site.config),
-                                          site.runtime_waiters, req.timeout):
+                                          site.runtime_waiters, req.timeout,
+                                          known_runtimes=runtime_names()):
             if waiter.session_kind is not None and waiter.session_kind != req.session:
                 where = f"--{req.session}" if req.session else "a foreground job"
                 raise UsageError(f"the {waiter.session_kind} waiter needs "

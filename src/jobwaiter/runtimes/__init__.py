@@ -11,24 +11,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jobwaiter.errors import UsageError
-from jobwaiter.plugins import entry_points, load, plugin_code
-from jobwaiter.runtimes.base import NodeLike, Runtime, RuntimeStartError
+from jobwaiter.plugins import RUNTIMES as GROUP
+from jobwaiter.plugins import load, plugin_code, runtime_names
+from jobwaiter.plugins import runtime_entry_points as _entry_points
+from jobwaiter.runtimes.base import NodeLike, Runtime, RuntimeStartError, SettingsError
 from jobwaiter.waiters.base import Waiter
-
-GROUP = "jobwaiter.runtimes"
-
-# Used only when the package metadata is absent (a source tree that was not installed).
-_FALLBACK = {
-    "spark": "jobwaiter.runtimes.spark:SparkRuntime",
-    "ray": "jobwaiter.runtimes.ray:RayRuntime",
-    "slurm": "jobwaiter.runtimes.slurm:SlurmRuntime",
-}
 
 __all__ = [
     "GROUP",
     "NodeLike",
     "Runtime",
     "RuntimeStartError",
+    "SettingsError",
     "configured_runtimes",
     "runtime_class",
     "runtime_names",
@@ -38,15 +32,6 @@ __all__ = [
     "stop_runtimes",
     "submit_runtime",
 ]
-
-
-def _entry_points() -> dict[str, str]:
-    return {**_FALLBACK, **entry_points(GROUP)}
-
-
-def runtime_names() -> list[str]:
-    """Every runtime that a config may name in ``runtime.types``."""
-    return sorted(_entry_points())
 
 
 def runtime_class(name: str) -> type[Runtime]:

@@ -94,6 +94,23 @@ class Runtime:
         raise NotImplementedError(f"the {self.name} runtime does not run files")
 
 
+class SettingsError(ValueError):
+    """Bad values in a section of the config (a runtime's settings), every one found:
+    ``problems`` holds ``(key, message)`` pairs, the key (or list index) locating the problem
+    inside the section, the message naming it (``web_ui_port must be a port number``). A
+    ValueError, so that validation reports it like any other bad value, one line each."""
+
+    def __init__(self, problems: Sequence[tuple[str | int, str]]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(message for _, message in self.problems))
+
+
+def check_settings(problems: Sequence[tuple[str | int, str]]) -> None:
+    """Raise SettingsError when a settings dataclass found any problem."""
+    if problems:
+        raise SettingsError(problems)
+
+
 class RuntimeStartError(JobwaiterError):
     """A runtime's processes were started but did not become ready in time."""
 

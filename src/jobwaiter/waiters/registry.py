@@ -7,7 +7,7 @@ import importlib
 import inspect
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from jobwaiter.errors import SpecError
@@ -58,13 +58,20 @@ def resolve(
     config: dict[str, Any],
     runtime_waiters: Mapping[str, type[Waiter]] | None = None,
     timeout: float | None = None,
+    *,
+    known_runtimes: Collection[str] = (),
 ) -> list[Waiter]:
     """Parse SPEC text and build its waiters, chains flattened in order.
+
+    ``runtime_waiters`` are the waiters of the runtimes the config names; ``known_runtimes``
+    every runtime installed, so that a waiter named after one the config lacks is told how
+    to get it rather than called unknown.
 
     Every problem (syntax, unknown name, import failure, wrong class) raises SpecError here,
     before anything runs.
     """
-    return [waiter for _, waiter in resolve_steps(text, config, runtime_waiters, timeout)]
+    return [waiter for _, waiter in resolve_steps(text, config, runtime_waiters, timeout,
+                                                  known_runtimes=known_runtimes)]
 
 
 def resolve_steps(
@@ -72,20 +79,27 @@ def resolve_steps(
     config: dict[str, Any],
     runtime_waiters: Mapping[str, type[Waiter]] | None = None,
     timeout: float | None = None,
+    *,
+    known_runtimes: Collection[str] = (),
 ) -> list[tuple[Spec, Waiter]]:
     """Like ``resolve``, each waiter with the SPEC that builds it again (``str(spec)``)."""
     spec = parse_spec(text)
-    return list(_build(spec, config, dict(runtime_waiters or {}), timeout))
+    return list(_build(spec, config, dict(runtime_waiters or {}), timeout,
+                       frozenset(known_runtimes)))
 
 
 def _build(
-    spec: Spec, config: dict[str, Any], runtime: dict[str, type[Waiter]], timeout: float | None
+    spec: Spec,
+    config: dict[str, Any],
+    runtime: dict[str, type[Waiter]],
+    timeout: float | None,
+    known_runtimes: frozenset[str],
 ) -> Iterator[tuple[Spec, Waiter]]:
     if spec.name == CHAIN:
         if not spec.args:
             raise SpecError("'chain' needs at least one waiter: chain[a, b, ...]")
         for arg in spec.args:
-            yield from _build(arg, config, runtime, timeout)
+            yield from _build(arg, config, runtime, timeout, known_runtimes)
         return
     if spec.dotted:
         yield spec, _user_class(spec, config, timeout)
@@ -94,6 +108,9 @@ def _build(
         yield spec, runtime[spec.name].create(spec.args, config)
         return
     points = _entry_points()
+    if spec.name not in points and spec.name in known_runtimes:
+        raise SpecError(f"the {spec.name} waiter needs the {spec.name} runtime: add "
+                        f"{spec.name} to runtime.types in the cluster config")
     if spec.name not in points:
         names = ", ".join(sorted({CHAIN, *points, *runtime}))
         raise SpecError(f"unknown job waiter {spec.name!r}; available: {names} "

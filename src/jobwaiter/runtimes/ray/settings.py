@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from jobwaiter.runtimes.base import check_settings
+
 PORT_KEYS = (
     "gcs_port", "dashboard_port", "client_server_port", "node_manager_port",
     "object_manager_port", "dashboard_agent_listen_port", "dashboard_agent_grpc_port",
@@ -53,25 +55,28 @@ class RaySettings:
     start_timeout: float = 120.0
 
     def __post_init__(self) -> None:
+        problems: list[tuple[str, str]] = []
         for key in PORT_KEYS:
             port = getattr(self, key)
             low = 0 if key.endswith("worker_port") else 1  # 0: any free port
             if not low <= port <= 65535:
-                raise ValueError(f"{key} must be a port number (1-65535), not {port}")
+                problems.append((key, f"{key} must be a port number (1-65535), not {port}"))
         if self.min_worker_port > self.max_worker_port:
-            raise ValueError("min_worker_port must not be above max_worker_port")
+            problems.append(("min_worker_port",
+                             "min_worker_port must not be above max_worker_port"))
         if self.num_cpus is not None and self.num_cpus < 0:
-            raise ValueError("num_cpus must not be negative")
+            problems.append(("num_cpus", "num_cpus must not be negative"))
         if self.start_timeout <= 0:
-            raise ValueError("start_timeout must be positive")
+            problems.append(("start_timeout", "start_timeout must be positive"))
         if self.temp_dir is not None and (not self.temp_dir.startswith("/")
                                           or len(self.temp_dir) > 60):
-            raise ValueError("temp_dir must be an absolute path of at most 60 characters "
-                             "(Ray puts unix sockets in it)")
+            problems.append(("temp_dir", "temp_dir must be an absolute path of at most 60 "
+                             "characters (Ray puts unix sockets in it)"))
         for key in ("ray_bin", "python", "temp_dir"):
             value = getattr(self, key)
             if value is not None and (not value.strip() or any(c.isspace() for c in value)):
-                raise ValueError(f"{key} must be a non-empty value without spaces")
+                problems.append((key, f"{key} must be a non-empty value without spaces"))
+        check_settings(problems)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> RaySettings:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from jobwaiter.runtimes.base import check_settings
+
 
 @dataclass(frozen=True)
 class SlurmSettings:
@@ -38,14 +40,16 @@ class SlurmSettings:
     start_timeout: float = 60.0
 
     def __post_init__(self) -> None:
+        problems: list[tuple[str, str]] = []
         if self.min_job_age is not None and self.min_job_age < 0:
-            raise ValueError("min_job_age must not be negative")
+            problems.append(("min_job_age", "min_job_age must not be negative"))
         if self.start_timeout <= 0:
-            raise ValueError("start_timeout must be positive")
+            problems.append(("start_timeout", "start_timeout must be positive"))
         for key in ("slurm_conf", "bin_dir"):
             value = getattr(self, key)
             if value is not None and not value.strip():
-                raise ValueError(f"{key} must not be empty")
+                problems.append((key, f"{key} must not be empty"))
+        check_settings(problems)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> SlurmSettings:

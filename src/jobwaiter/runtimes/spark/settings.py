@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
+from jobwaiter.runtimes.base import check_settings
+
 CLUSTER_MANAGERS = ("standalone", "yarn")
 
 
@@ -59,23 +61,26 @@ class SparkSettings:
     start_timeout: float = 120.0
 
     def __post_init__(self) -> None:
+        problems: list[tuple[str, str]] = []
         if self.cluster_manager not in CLUSTER_MANAGERS:
-            raise ValueError(f"cluster_manager must be one of {', '.join(CLUSTER_MANAGERS)}")
+            problems.append(("cluster_manager", "cluster_manager must be one of "
+                             f"{', '.join(CLUSTER_MANAGERS)}"))
         for key in ("master_port", "web_ui_port", "rest_port", "worker_web_ui_port"):
             port = getattr(self, key)
             if port is not None and not 1 <= port <= 65535:
-                raise ValueError(f"{key} must be a port number (1-65535), not {port}")
+                problems.append((key, f"{key} must be a port number (1-65535), not {port}"))
         if self.worker_cores is not None and self.worker_cores < 1:
-            raise ValueError("worker_cores must be at least 1")
+            problems.append(("worker_cores", "worker_cores must be at least 1"))
         if self.settle_seconds < 0:
-            raise ValueError("settle_seconds must not be negative")
+            problems.append(("settle_seconds", "settle_seconds must not be negative"))
         if self.start_timeout <= 0:
-            raise ValueError("start_timeout must be positive")
+            problems.append(("start_timeout", "start_timeout must be positive"))
         for key in ("master_host", "resource_manager", "spark_home", "python",
                     "worker_memory"):
             value = getattr(self, key)
             if value is not None and (not value.strip() or any(c.isspace() for c in value)):
-                raise ValueError(f"{key} must be a non-empty value without spaces")
+                problems.append((key, f"{key} must be a non-empty value without spaces"))
+        check_settings(problems)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> SparkSettings:
