@@ -7,8 +7,9 @@ import os
 
 import pytest
 
-from jobwaiter.cluster.config import parse_host, validate_config
+from jobwaiter.cluster.config import validate_config
 from jobwaiter.errors import ConfigError
+from jobwaiter.transport.address import parse_host
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ reported with every problem it has (config_errors.py), not only the first.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import shutil
@@ -31,6 +30,7 @@ from jobwaiter.cluster.config_errors import closest, describe
 from jobwaiter.errors import ConfigError
 from jobwaiter.runtimes import runtime_class, runtime_names
 from jobwaiter.runtimes.base import check_settings
+from jobwaiter.transport.address import parse_host
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 
@@ -39,7 +39,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LocalProvider(_Strict):
+class LocalSection(_Strict):
     type: Literal["local"]
 
 
@@ -48,47 +48,7 @@ def _invalid(message: str) -> PydanticCustomError:
     return PydanticCustomError("invalid", "{message}", {"message": message})
 
 
-# A host name, an alias of ~/.ssh/config or an IPv4 address. Never a leading '-': ssh would
-# read it as an option.
-_HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
-
-
-def parse_host(text: str) -> tuple[str, int | None]:
-    """Split ``host``, ``host:port``, ``[ipv6]`` or ``[ipv6]:port`` (a bare IPv6 address has no
-    port). Raises ValueError saying what is wrong."""
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep:
-            raise ValueError(f"{text!r}: missing ']'")
-        _ipv6(host, text)
-        if not rest:
-            return host, None
-        if not rest.startswith(":"):
-            raise ValueError(f"{text!r}: expected ':PORT' after ']'")
-        return host, _port(rest[1:], text)
-    if text.count(":") > 1:
-        return _ipv6(text, text), None
-    host, sep, port = text.partition(":")
-    if not _HOST_NAME.fullmatch(host):
-        raise ValueError(f"{text!r} is not a host, host:port or [ipv6]:port")
-    return host, _port(port, text) if sep else None
-
-
-def _ipv6(host: str, text: str) -> str:
-    try:
-        ipaddress.IPv6Address(host)
-    except ValueError:
-        raise ValueError(f"{text!r}: {host!r} is not an IPv6 address") from None
-    return host
-
-
-def _port(port: str, text: str) -> int:
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f"{text!r}: port must be a number from 1 to 65535")
-    return int(port)
-
-
-class SSHProvider(_Strict):
+class SSHSection(_Strict):
     type: Literal["ssh"]
     head_ip: str
     worker_ips: list[str] = Field(default_factory=list)
@@ -115,7 +75,7 @@ class SSHProvider(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _distinct(self) -> SSHProvider:
+    def _distinct(self) -> SSHSection:
         seen: set[tuple[str, int | None]] = set()
         for host in [self.head_ip, *self.worker_ips]:
             key = parse_host(host)
@@ -279,12 +239,12 @@ class RuntimeSection(_Strict):
         return self
 
 
-Provider = Annotated[LocalProvider | SSHProvider, Field(discriminator="type")]
+ProviderSection = Annotated[LocalSection | SSHSection, Field(discriminator="type")]
 
 
 class ClusterConfig(_Strict):
     cluster_name: str = Field(pattern=NAME_PATTERN, max_length=63)
-    provider: Provider
+    provider: ProviderSection
     auth: Auth | None = None
     head_start_commands: list[str] = Field(default_factory=list)
     head_stop_commands: list[str] = Field(default_factory=list)
@@ -362,4 +322,4 @@ def _config_model(sections: tuple[str, ...]) -> type[ClusterConfig]:
         return ClusterConfig
     section: Any = create_model("RuntimeSection", __base__=RuntimeSection, **fields)
     return create_model("ClusterConfig", __base__=ClusterConfig,
-                        runtime=(section | None, None))  # fmt: skip
+                        runtime=(section | None, None))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from jobwaiter.cluster.config import parse_host
 from jobwaiter.cluster.control import control_argv
 from jobwaiter.errors import UsageError
 from jobwaiter.jobs.nodes import NodeRun, run_each
+from jobwaiter.transport.address import node_host
 from jobwaiter.transport.base import CommandResult
 from jobwaiter.transport.node import Node
 
@@ -18,7 +18,7 @@ def find_node(nodes: Sequence[Node], address: str) -> Node:
     exact = [n for n in nodes if n.ip == address]
     if exact:
         return exact[0]
-    same_host = [n for n in nodes if _host(n.ip) == address]
+    same_host = [n for n in nodes if node_host(n.ip) == address]
     known = ", ".join(n.ip for n in nodes)
     if len(same_host) == 1:
         return same_host[0]
@@ -26,13 +26,6 @@ def find_node(nodes: Sequence[Node], address: str) -> Node:
         raise UsageError(f"--node-ip {address}: several nodes have this address; add the "
                          f"port ({known})")
     raise UsageError(f"--node-ip {address}: not a node of this cluster (nodes: {known})")
-
-
-def _host(address: str) -> str:
-    try:
-        return parse_host(address)[0]
-    except ValueError:
-        return address
 
 
 # -- start and stop ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
 from jobwaiter.errors import CommandError, JobwaiterError
+from jobwaiter.transport.address import node_host
 from jobwaiter.transport.base import Transport
 from jobwaiter.waiters.base import Waiter
 
@@ -121,14 +122,6 @@ def head_address(config: Mapping[str, Any]) -> str:
     if provider.get("type") == "ssh":
         return node_host(str(provider.get("head_ip", "")))
     return "127.0.0.1"
-
-
-def node_host(address: str) -> str:
-    """A node's host as written in the config (``host``, ``host:port``, ``[v6]:port``), without
-    the port: that is the SSH port, not one an engine may bind or be reached on."""
-    if address.startswith("["):  # [v6]:port
-        return address[1:].partition("]")[0]
-    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
 
 
 def url_host(host: str) -> str:

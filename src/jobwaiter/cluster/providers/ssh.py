@@ -7,10 +7,10 @@ import shutil
 import stat
 import subprocess
 
-from jobwaiter.cluster.config import Auth, ClusterConfig, parse_host
-from jobwaiter.cluster.config import SSHProvider as SSHSection
+from jobwaiter.cluster.config import Auth, ClusterConfig, SSHSection
 from jobwaiter.cluster.providers.base import Node
 from jobwaiter.errors import UsageError
+from jobwaiter.transport.address import parse_host
 from jobwaiter.transport.frame import FramedTransport
 from jobwaiter.transport.ssh import ControlDir, SSHTarget, SSHTransport
 

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from jobwaiter.errors import CommandError
-from jobwaiter.runtimes.base import NodeLike, Runtime, RuntimeStartError, head_address, node_host
+from jobwaiter.runtimes.base import NodeLike, Runtime, RuntimeStartError, head_address
 from jobwaiter.runtimes.base import url_host as _url_host
 from jobwaiter.runtimes.http import fetch
 from jobwaiter.runtimes.ray.settings import RaySettings
 from jobwaiter.runtimes.ray.waiter import RayWaiter
+from jobwaiter.transport.address import node_host
 from jobwaiter.waiters.base import Waiter
 
 __all__ = ["RayRuntime", "RaySettings", "RayWaiter"]

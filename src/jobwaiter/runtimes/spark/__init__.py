@@ -17,12 +17,12 @@ from jobwaiter.runtimes.base import (
     Runtime,
     RuntimeStartError,
     head_address,
-    node_host,
     url_host,
 )
 from jobwaiter.runtimes.http import fetch
 from jobwaiter.runtimes.spark.settings import SparkSettings
 from jobwaiter.runtimes.spark.waiter import SparkWaiter
+from jobwaiter.transport.address import node_host
 from jobwaiter.waiters.base import Waiter
 
 __all__ = ["SparkRuntime", "SparkSettings", "SparkWaiter"]
