@@ -12,16 +12,18 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobwaiter.errors import UsageError
-from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.site import JobSite
 from jobwaiter.plugins import runtime_names
 from jobwaiter.records import log_path, new_name
 from jobwaiter.waiters.base import Waiter
 from jobwaiter.waiters.registry import resolve_steps
 from jobwaiter.waiters.session import JobEndWaiter, session_waiter
+
+if TYPE_CHECKING:
+    from jobwaiter.jobs.request import JobRequest  # its typing helpers need not exist on the head
 
 #: Bumped when a field changes meaning; ``from_dict`` refuses plans of another schema.
 SCHEMA = 1

@@ -18,6 +18,16 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
 
 
+def from_iso(text: Any) -> float | None:
+    """``iso`` backwards (None for anything that is not such a time)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class StopReport:
     """What ``--stop`` did: whether the stop ran, whether it worked (None: it did not run),
@@ -33,6 +43,14 @@ class StopReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ran": self.ran, "ok": self.ok, "detail": self.detail}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> StopReport | None:
+        if not isinstance(data, dict):
+            return None
+        ok = data.get("ok")
+        return cls(bool(data.get("ran")), ok if isinstance(ok, bool) else None,
+                   str(data.get("detail") or ""))
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,29 @@ class JobResult:
     @property
     def ok(self) -> bool:
         return self.outcome in (Outcome.SUCCEEDED, Outcome.STARTED, Outcome.DETACHED)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobResult:
+        """``to_dict`` backwards: a result written down elsewhere (the head's watch). An
+        outcome this version does not know raises ValueError."""
+        status = data.get("exit_status")
+        waiters = tuple(
+            WaiterOutcome(str(w.get("name", "")), Outcome(w.get("outcome")),
+                          str(w.get("detail") or ""))
+            for w in data.get("waiters") or () if isinstance(w, dict))
+        return cls(
+            outcome=Outcome(data.get("outcome")),
+            job=str(data.get("job", "")),
+            exit_status=status if isinstance(status, int) else None,
+            session=data.get("session"),
+            session_kind=data.get("session_kind"),
+            log_path=data.get("log_path"),
+            started_at=from_iso(data.get("started_at")),
+            ended_at=from_iso(data.get("ended_at")),
+            waiters=waiters,
+            stop=StopReport.from_dict(data.get("stop")),
+            message=str(data.get("message") or ""),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

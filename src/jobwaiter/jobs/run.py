@@ -6,10 +6,10 @@ import json
 import shlex
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from jobwaiter.errors import ConnectionLost
 from jobwaiter.jobs.plan import JobPlan
-from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult, Outcome
 from jobwaiter.jobs.site import JobSite
 from jobwaiter.jobs.stop import stop_after
@@ -19,6 +19,9 @@ from jobwaiter.records.read import read_records
 from jobwaiter.sessions import launch_argv, launch_input, session_kind
 from jobwaiter.waiters.base import JobContext
 from jobwaiter.waiters.loop import WaitLoop, WaitReport
+
+if TYPE_CHECKING:
+    from jobwaiter.jobs.request import JobRequest  # its typing helpers need not exist on the head
 
 
 def run_job(

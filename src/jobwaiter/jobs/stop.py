@@ -3,7 +3,7 @@ allows it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from jobwaiter.errors import CommandError, TransportError
@@ -12,7 +12,7 @@ from jobwaiter.jobs.plan import NodeStop, StopPlan
 from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.site import JobSite
 from jobwaiter.records.read import read_records
-from jobwaiter.sessions import survivors_argv
+from jobwaiter.sessions import claim_argv, survivors_argv
 from jobwaiter.transport.base import CommandResult
 from jobwaiter.transport.node import Node
 
@@ -43,13 +43,18 @@ def _stop_node(node: Node, part: NodeStop) -> _NodeStopped:
     return _NodeStopped(node, tuple(lines), failure)
 
 
-def run_stop(plan: StopPlan, nodes: Sequence[Node]) -> list[str]:
-    """Run the workers' parts in parallel, then the head's. Every command on every node is
+def run_stop(
+    plan: StopPlan, nodes: Sequence[Node], before_head: Callable[[], None] | None = None
+) -> list[str]:
+    """Run the workers' parts in parallel, then the head's (``before_head`` is called in
+    between: the head's own stop commands may power it off). Every command on every node is
     tried; then the first failure is raised (CommandError, or TransportError when every
     failed node was unreachable), naming the others."""
     by_id = {n.id: n for n in nodes}
     parts = [(by_id[w.node], w) for w in plan.workers if w.commands]
     done = for_each(parts, lambda part: _stop_node(*part))
+    if before_head is not None:
+        before_head()
     done.append(_stop_node(by_id[plan.head.node], plan.head))
     failed = [d for d in done if d.failure is not None or d.error]
     if failed:
@@ -98,12 +103,33 @@ def stop_after(site: JobSite, plan: StopPlan | None, result: JobResult) -> JobRe
         site.reporter.warn(f"not stopping the cluster: {len(others)} other job(s) running")
         return replace(result, stop=StopReport.declined("other jobs running: "
                                                         + ", ".join(others)))
-    stop = stop_now(site, plan)
+    try:
+        taken = claim(site, result.job, "a client")
+    except (CommandError, TransportError) as exc:
+        stop = StopReport(False, False, f"cannot claim the stop: {exc}")
+    else:
+        if taken is not None:
+            site.reporter.warn(f"not stopping the cluster: {taken} has already stopped it "
+                               "for this job")
+            return replace(result, stop=StopReport.declined(f"the stop was claimed by {taken}"))
+        stop = stop_now(site, plan)
     if result.outcome is Outcome.SUCCEEDED and stop.ok is False:
         return replace(result, outcome=Outcome.STOP_FAILED, stop=stop,
                        message=f"the job succeeded but stopping the cluster failed: "
                                f"{stop.detail}")
     return replace(result, stop=stop)
+
+
+def claim(site: JobSite, job: str, by: str) -> str | None:
+    """Claim the stop after ``job``: None when it is ours to run, else who claimed it first
+    (at most one stop per job, whoever waits for it)."""
+    answer = site.head.run(claim_argv(job, by), timeout=60)
+    words = answer.stdout.split(maxsplit=1)
+    if answer.ok and words == ["claimed"]:
+        return None
+    if answer.ok and words and words[0] == "taken":
+        return words[1].strip() if len(words) > 1 else "another waiter"
+    raise CommandError(answer, f"claiming the stop after job {job}")
 
 
 def stop_now(site: JobSite, plan: StopPlan) -> StopReport:

@@ -8,6 +8,7 @@ by a shell. Stdlib only.
 from jobwaiter.sessions.kinds import KINDS, SessionKind, session_kind
 from jobwaiter.sessions.scripts import (
     check_argv,
+    claim_argv,
     dump_argv,
     follow_argv,
     kill_argv,
@@ -22,6 +23,7 @@ __all__ = [
     "KINDS",
     "SessionKind",
     "check_argv",
+    "claim_argv",
     "dump_argv",
     "follow_argv",
     "kill_argv",

@@ -52,6 +52,11 @@ def kill_argv(name: str, signum: int, grace: float) -> list[str]:
     return ["bash", "-c", _script("lib.sh", "kill.sh"), "jw", name, str(signum), f"{grace:g}"]
 
 
+def claim_argv(name: str, by: str) -> list[str]:
+    """Claim the stop after job ``name`` (prints ``claimed`` or ``taken <by>``)."""
+    return ["bash", "-c", _script("claim.sh"), "jw", name, by]
+
+
 def survivors_argv(name: str) -> list[str]:
     """Count the processes of a job that still run (prints ``alive <n>``)."""
     return ["bash", "-c", _script("lib.sh", "survivors.sh"), "jw", name]
