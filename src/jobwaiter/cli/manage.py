@@ -11,6 +11,7 @@ import click
 from jobwaiter.cli.common import (
     Duration,
     Exit,
+    SpecJoiningCommand,
     cluster_name_option,
     confirm,
     json_option,
@@ -31,7 +32,7 @@ from jobwaiter.jobs.result import iso
 from jobwaiter.records import JobRecord
 
 
-@click.command("wait")
+@click.command("wait", cls=SpecJoiningCommand)
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.argument("session")
 @click.option("--job-waiter", "job_waiter", metavar="SPEC",
