@@ -15,7 +15,6 @@ close it exactly and make a SPEC that parses. Otherwise the error shows the quot
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 from collections.abc import Sequence
@@ -185,6 +184,8 @@ def _after_script_error(prog: str, before: list[str], script: str, after: list[_
 
 
 def _did_you_mean(problems: list[_Part], options: OptionTable) -> str:
+    import difflib  # only on this error path: start-up time matters on every command
+
     for p in problems:
         if p.name.startswith("--"):
             close = difflib.get_close_matches(p.name, options.long_names(), n=1, cutoff=0.8)

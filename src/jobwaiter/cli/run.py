@@ -142,8 +142,9 @@ def submit_cmd(config: str, script: str, script_args: tuple[str, ...], tmux: boo
 
     Options may come before SCRIPT, and long options also after it (as in CloudTik).
     Everything after -- is the script's, verbatim, never expanded on the head. After SCRIPT,
-    an option that is not one of these, or any short option (-y, -q, -n), is an error that
-    shows where it should go: the script's own options go after --.
+    an option that is not one of these, or any short option (there, use --yes, --quiet,
+    --cluster-name), is an error that shows where it should go: the script's own options
+    go after --.
 
     \b
     Examples:
