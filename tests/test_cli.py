@@ -86,7 +86,7 @@ def test_hostile_script_args_arrive_verbatim(env, cli, kind: str | None) -> None
     script = env.home / "show args.py"
     script.write_text("import json, sys\nprint(json.dumps(sys.argv[1:]))\n")
     opts = [f"--{kind}", f"--job-waiter={kind}"] if kind else []
-    r = cli("submit", *opts, "--json", str(env.config), str(script), *HOSTILE)
+    r = cli("submit", *opts, "--json", str(env.config), str(script), "--", *HOSTILE)
     assert r.code == 0, r.err
     out = r.out
     if kind:
@@ -101,7 +101,7 @@ def test_hostile_script_args_arrive_verbatim(env, cli, kind: str | None) -> None
 def test_submit_options_may_come_between_config_and_script(env, cli) -> None:
     script = env.home / "job.sh"
     script.write_text('echo "args: $*"\nexit 7\n')
-    r = cli("submit", str(env.config), "--json", str(script), "--json", "x")
+    r = cli("submit", str(env.config), "--json", str(script), "--", "--json", "x")
     assert r.code == 7
     assert r.out.splitlines()[0] == "args: --json x"
     assert json.loads(r.out[r.out.index("{"):])["exit_status"] == 7

@@ -373,7 +373,7 @@ def test_a_command_too_big_for_the_head_is_refused_before_anything_runs(env, cli
     assert _cluster_log(env) == "" and _records(env) == []
     script = env.home / "job.sh"
     script.write_text("true\n")
-    r = cli("submit", str(env.config), str(script), "x" * size, "--start", "-y")
+    r = cli("submit", "-y", str(env.config), str(script), "x" * size, "--start")
     assert r.code == 2 and "bytes" in r.err
     assert not (env.home / "user" / "jobs" / "job.sh").exists()
     assert _cluster_log(env) == ""

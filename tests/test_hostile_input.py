@@ -58,6 +58,23 @@ def test_submit_arguments_reach_the_script_verbatim(env, args: list[str]) -> Non
 
 
 @SETTINGS
+@given(args=st.lists(hostile, max_size=4), ours=st.lists(
+    st.sampled_from(["--job-log", "--quiet", "--env=K=v", "--json"]), max_size=2))
+def test_submit_arguments_after_double_dash_reach_the_script_verbatim(
+        env, cli, args: list[str], ours: list[str]) -> None:
+    """The same through the command line, CloudTik's way: our long options after SCRIPT,
+    then `--` and the script's arguments, whatever they are (`--`, `-y`, `--tmux`, ...)."""
+    _reset(env.home)
+    script = env.home / "show.sh"
+    script.write_text('for a in "$@"; do printf "%s\\0" "$a"; done > out\n')
+    r = cli("submit", str(env.config), str(script), *ours, "--", *args)
+    assert r.code == 0, r.err
+    got = (env.home / "out").read_bytes()
+    assert got == b"".join(os.fsencode(a) + b"\0" for a in args)
+    assert not (env.home / "pwned").exists()
+
+
+@SETTINGS
 @given(value=hostile, key=st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True))
 def test_env_values_reach_the_job_verbatim(env, value: str, key: str) -> None:
     if key in ("JOBWAITER_JOB", "PATH", "HOME", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS",

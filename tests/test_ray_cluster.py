@@ -258,8 +258,8 @@ def test_dashboard_stopped_for_a_while_is_never_success(ray: Ray, cli) -> None: 
 def test_submit_runtime_ray_follows_the_submission(ray: Ray, cli) -> None:  # type: ignore[no-untyped-def]
     script = ray.home / "app.py"
     script.write_text("import sys\nprint('args', sys.argv[1:])\nsys.exit(int(sys.argv[1]))\n")
-    r = cli("submit", "--runtime", "ray", str(ray.config), str(script), "0", "a b", "$HOME",
-            "`id`", "--tmux")
+    r = cli("submit", "--runtime", "ray", str(ray.config), str(script), "--", "0", "a b",
+            "$HOME", "`id`", "--tmux")
     assert r.code == 0, r.err
     assert "args ['0', 'a b', '$HOME', '`id`', '--tmux']" in r.out
     sid = next(line.split()[-1] for line in r.out.splitlines()

@@ -331,8 +331,8 @@ def test_master_unreachable_for_a_while_is_retried_and_reported(spark: Spark, cl
 
 def test_submit_runtime_spark_py_passes_args_verbatim(spark: Spark, cli) -> None:  # type: ignore[no-untyped-def]
     app = spark.home / "app.py"
-    r = cli("submit", "--runtime", "spark", str(spark.config), str(app), "plain", "sub-py",
-            "a b", "$HOME", "`id`", "--tmux")
+    r = cli("submit", "--runtime", "spark", str(spark.config), str(app), "--", "plain",
+            "sub-py", "a b", "$HOME", "`id`", "--tmux")
     assert r.code == 0, r.err
     assert "args ['a b', '$HOME', '`id`', '--tmux']" in r.out
     r = cli("submit", "--runtime", "spark", str(spark.config), str(app), "fail-at-once", "x")
@@ -349,7 +349,7 @@ def test_submit_runtime_spark_scala_ends_and_reports_failure(spark: Spark) -> No
         (spark.home / name).write_text(text)
     # One after the other: on two cores, concurrent spark-shells are slower than that.
     runs = {name: jobwaiter("submit", "--runtime", "spark", str(spark.config),
-                            str(spark.home / name), "--conf", "spark.ui.enabled=false",
+                            str(spark.home / name), "--", "--conf", "spark.ui.enabled=false",
                             "--conf", "spark.cores.max=1") for name in files}
     out = {name: r.stdout + r.stderr for name, r in runs.items()}
     codes = {name: r.returncode for name, r in runs.items()}

@@ -77,12 +77,20 @@ FOREVER = [(0, "RUNNING", "UNDEFINED")]
 @dataclass
 class FakeRM:
     """The replayed ResourceManager. ``POST /submit/<kind>?name=N`` is how a test job
-    "submits" an application (as spark-submit would through the YARN client)."""
+    "submits" an application (as spark-submit would through the YARN client);
+    ``POST /finish/<app id>?final=S`` ends a ``running`` one (as its ApplicationMaster
+    would report)."""
 
     apps: list[RMApp] = field(default_factory=list)
     queries: list[dict[str, list[str]]] = field(default_factory=list)
     port: int = 0
     seq: int = 0
+
+    def finish(self, app_id: str, final: str) -> None:
+        """The application ends now: FINISHED/SUCCEEDED, or FAILED/FAILED."""
+        app = next(a for a in self.apps if a.id == app_id)
+        state = "FINISHED" if final == "SUCCEEDED" else "FAILED"
+        app.timeline.append((time.time() - app.submitted, state, final))
 
     def add(self, name: str, timeline: list[tuple[float, str, str]], ago: float = 0.0,
             app_type: str = "SPARK") -> RMApp:
@@ -148,9 +156,13 @@ class FakeRM:
 
             def do_POST(self) -> None:
                 url = urlparse(self.path)
-                kind = url.path.rpartition("/")[2]
-                name = parse_qs(url.query).get("name", ["job"])[0]
-                a = rm.add(name, TIMELINES[kind])
+                action, _, arg = url.path.strip("/").partition("/")
+                query = parse_qs(url.query)
+                if action == "finish":  # POST /finish/<app id>?final=SUCCEEDED|FAILED
+                    rm.finish(arg, query["final"][0])
+                    self._send({"id": arg})
+                    return
+                a = rm.add(query.get("name", ["job"])[0], list(TIMELINES[arg]))
                 self._send({"id": a.id})
 
             def log_message(self, *args: object) -> None:
@@ -163,7 +175,8 @@ class FakeRM:
 
 
 TIMELINES = {"succeeds": SUCCEEDS, "fails": FAILS, "killed": KILLED,
-             "ends-badly": ENDS_BADLY, "stuck": STUCK_SAVING}
+             "ends-badly": ENDS_BADLY, "stuck": STUCK_SAVING,
+             "running": FOREVER}  # until POST /finish/<app id>
 
 
 @pytest.fixture

@@ -109,7 +109,7 @@ HOSTILE_ARGS = [
 def test_submit_hostile_args_verbatim(ssh, cli, tmp_path) -> None:
     script = tmp_path / "args.py"
     script.write_text("import json, sys\nprint(json.dumps(sys.argv[1:]))\n")
-    r = cli("submit", str(ssh.config), str(script), *HOSTILE_ARGS)
+    r = cli("submit", str(ssh.config), str(script), "--", *HOSTILE_ARGS)
     assert r.code == 0, r.err
     assert json.loads(r.out.strip().splitlines()[-1]) == HOSTILE_ARGS
     assert (ssh.head.home / "user" / "jobs" / "args.py").exists()

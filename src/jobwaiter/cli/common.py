@@ -9,14 +9,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from jobwaiter.cli.argv import ArgvError, OptionTable, join_split_specs
 from jobwaiter.cli.output import EXIT_USAGE, Exit, TerminalReporter
 from jobwaiter.durations import parse_duration
 
 if TYPE_CHECKING:
     from jobwaiter.cluster.cluster import Cluster
 
-__all__ = ["Duration", "Exit", "cluster_name_option", "confirm", "json_option",
-           "node_ip_option", "open_cluster", "quiet_option", "resume_command", "yes_option"]
+__all__ = ["Duration", "Exit", "SpecJoiningCommand", "cluster_name_option", "confirm",
+           "json_option", "node_ip_option", "open_cluster", "option_table", "quiet_option",
+           "resume_command", "yes_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +39,29 @@ class Duration(click.ParamType[float, Any]):
             return parse_duration(value, allow_zero=self.allow_zero)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+
+
+def option_table(command: click.Command, ctx: click.Context) -> OptionTable:
+    """The command's options (--help included) by every name, for jobwaiter.cli.argv."""
+    takes_value: set[str] = set()
+    flags: set[str] = set()
+    for param in command.get_params(ctx):
+        if isinstance(param, click.Option):
+            names = [*param.opts, *param.secondary_opts]
+            (flags if param.is_flag or param.count else takes_value).update(names)
+    return OptionTable(frozenset(takes_value), frozenset(flags))
+
+
+class SpecJoiningCommand(click.Command):
+    """A command whose --job-waiter SPEC may arrive split by the shell at its spaces
+    (``--job-waiter=chain[tmux, spark]`` unquoted): joined again where that is certain."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            args = join_split_specs(args, option_table(self, ctx))
+        except ArgvError as exc:
+            raise click.UsageError(str(exc), ctx) from None
+        return super().parse_args(ctx, args)
 
 
 def cluster_name_option(f: F) -> F:

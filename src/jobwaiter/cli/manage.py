@@ -12,6 +12,7 @@ import click
 from jobwaiter.cli.common import (
     Duration,
     Exit,
+    SpecJoiningCommand,
     cluster_name_option,
     confirm,
     json_option,
@@ -47,7 +48,7 @@ def _job_help(f: F) -> F:
     return f
 
 
-@click.command("wait")
+@click.command("wait", cls=SpecJoiningCommand)
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.argument("job")
 @click.option("--job-waiter", "job_waiter", metavar="SPEC",

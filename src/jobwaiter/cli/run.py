@@ -7,13 +7,16 @@ from typing import Any
 import click
 
 from jobwaiter.cli import nodes
+from jobwaiter.cli.argv import ArgvError, read_submit
 from jobwaiter.cli.common import (
     Duration,
     Exit,
+    SpecJoiningCommand,
     cluster_name_option,
     confirm,
     json_option,
     open_cluster,
+    option_table,
     quiet_option,
     resume_command,
     yes_option,
@@ -76,7 +79,7 @@ def _confirm_costly(start: bool, stop: bool, yes: bool, name: str) -> None:
         confirm(f"stop cluster {name!r} once the job has completed", yes)
 
 
-@click.command("exec", context_settings={"show_default": True})
+@click.command("exec", cls=SpecJoiningCommand, context_settings={"show_default": True})
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.argument("cmd")
 @job_options
@@ -119,41 +122,28 @@ def exec_cmd(config: str, cmd: str, tail_on_failure: int, yes: bool, quiet: bool
     _finish(result, reporter, as_json, config, cluster_name, req.node_ip, tail)
 
 
+#: Where SubmitCommand leaves the names of our options that came after SCRIPT.
+AFTER_SCRIPT = "jobwaiter.after_script"
+
+
 class SubmitCommand(click.Command):
-    """Everything after SCRIPT belongs to the script, verbatim (like ``docker run IMAGE
-    ARGS``); our options may come anywhere before SCRIPT."""
+    """CloudTik's order: our long options may also come after SCRIPT; everything after ``--``
+    belongs to the script, verbatim (the rules: jobwaiter.cli.argv)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        takes_value = {
-            name
-            for p in self.params
-            if isinstance(p, click.Option) and not p.is_flag
-            for name in p.opts
-        }
-        positionals = 0
-        i = 0
-        while i < len(args):
-            a = args[i]
-            if a == "--":
-                positionals += len(args) - i - 1
-                break
-            if a.startswith("-") and a != "-":
-                if a in takes_value:
-                    i += 1
-                i += 1
-                continue
-            positionals += 1
-            if positionals == 2:  # SCRIPT: stop option parsing right here
-                args = [*args[:i], "--", *args[i:]]
-                break
-            i += 1
-        return super().parse_args(ctx, args)
+        try:
+            submission = read_submit(args, option_table(self, ctx), ctx.command_path)
+        except ArgvError as exc:
+            raise click.UsageError(str(exc), ctx) from None
+        rest = super().parse_args(ctx, submission.argv)
+        ctx.meta[AFTER_SCRIPT] = submission.after_script
+        return rest
 
 
 @click.command("submit", cls=SubmitCommand)
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.argument("script")
-@click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
+@click.argument("script_args", nargs=-1, type=click.UNPROCESSED, metavar="[ARGS]... [-- ARGS...]")
 @job_options
 @click.option("--runtime", metavar="NAME",
               help="Run SCRIPT with a configured runtime: spark runs .py with spark-submit "
@@ -162,18 +152,29 @@ def submit_cmd(config: str, script: str, script_args: tuple[str, ...],
                tail_on_failure: int, yes: bool, quiet: bool, as_json: bool,
                cluster_name: str | None, runtime: str | None, **options: Any) -> None:
     """Upload SCRIPT to ~/user/jobs/ on the head and run it by type (.sh with bash, .py with
-    python3; an http(s):// URL is downloaded on the head). Options go before SCRIPT;
-    everything after it is passed to the script verbatim, never expanded on the head.
+    python3; an http(s):// URL is downloaded on the head).
+
+    Options may come before SCRIPT, and long options also after it (as in CloudTik).
+    Everything after -- is the script's, verbatim, never expanded on the head. After SCRIPT,
+    an option that is not one of these, or any short option (there, use --yes, --quiet,
+    --cluster-name), is an error that shows where it should go: the script's own options
+    go after --.
 
     \b
     Examples:
-      jobwaiter submit --tmux --job-waiter=tmux cluster.yaml train.py --epochs 3
+      jobwaiter submit cluster.yaml train.py --tmux --job-log
+      jobwaiter submit cluster.yaml train.py --tmux --job-waiter=tmux --stop -- --epochs 3
+      jobwaiter submit -y cluster.yaml train.py --tmux --job-waiter=tmux --stop
       jobwaiter submit cluster.yaml https://example.org/job.sh 'a b' '$literal'
       jobwaiter submit --tmux --name nightly-etl cluster.yaml etl.sh
-      jobwaiter submit --runtime spark --tmux --job-waiter=spark cluster.yaml etl.py 2024
+      jobwaiter submit --runtime spark cluster.yaml etl.py --job-waiter=spark -- 2024 -v
     """
     JobRequest.of("", **options)  # every option checked before the config is read
     reporter = TerminalReporter(quiet)
+    taken = click.get_current_context().meta.get(AFTER_SCRIPT)
+    if taken:
+        reporter.phase(f"{', '.join(dict.fromkeys(taken))} after SCRIPT: taken as options of "
+                       "jobwaiter (arguments for the script go after --)")
     cluster = open_cluster(config, cluster_name, reporter, yes)
     with cluster:
         _confirm_costly(options["start"], options["stop"], yes, cluster.name)
