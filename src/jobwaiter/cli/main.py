@@ -26,6 +26,8 @@ COMMANDS = {
               "Run the cluster's start commands (nothing if it is already started)."),
     "stop": ("jobwaiter.cli.cluster", "stop_cmd",
              "Run the cluster's stop commands (nothing if it is already stopped)."),
+    "status": ("jobwaiter.cli.status", "status_cmd",
+               "Show the cluster at a glance: reachable, state, runtimes, jobs, armed stops."),
     "waiters": ("jobwaiter.cli.cluster", "waiters_cmd",
                 "List the job waiters that --job-waiter can name; with CONFIG, include the..."),
     "wait": ("jobwaiter.cli.manage", "wait_cmd",
@@ -34,6 +36,8 @@ COMMANDS = {
              "List the jobs on the cluster's head, newest first."),
     "logs": ("jobwaiter.cli.manage", "logs_cmd",
              "Print a job's log (~/user/logs/SESSION.log on the head)."),
+    "attach": ("jobwaiter.cli.attach", "attach_cmd",
+               "Attach this terminal to a job's tmux or screen session."),
     "kill": ("jobwaiter.cli.manage", "kill_cmd",
              "Stop a job: signal its process group (the job and its children), send KILL..."),
 }

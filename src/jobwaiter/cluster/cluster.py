@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jobwaiter import runtimes
+from jobwaiter.cluster.attach import AttachTarget, attach_session, attach_target
 from jobwaiter.cluster.config import ClusterConfig, load_config, validate_config
 from jobwaiter.cluster.control import control_script
 from jobwaiter.cluster.nodes import (
@@ -24,6 +25,7 @@ from jobwaiter.cluster.nodes import (
     run_everywhere,
 )
 from jobwaiter.cluster.providers import Node, Provider, provider_for
+from jobwaiter.cluster.status import ClusterStatus, cluster_status
 from jobwaiter.errors import JobwaiterError, UsageError
 from jobwaiter.jobs import manage
 from jobwaiter.jobs.events import NullReporter, Reporter
@@ -137,6 +139,18 @@ class Cluster:
 
     def attach_command(self, kind: str, session: str) -> list[str]:
         return [*self.head_node.shell_prefix, *session_kind(kind).attach_argv(session)]
+
+    def attach_target(self, job: str | None = None) -> AttachTarget:
+        """The session of ``job`` (default: the newest running in a session) and the command
+        that attaches a terminal to it; ``attach`` runs that command."""
+        return attach_target(self, job)
+
+    def attach(self, job: str | None = None) -> int:
+        return attach_session(self, job)
+
+    def status(self) -> ClusterStatus:
+        """Reachable or not, recorded state, runtimes, running jobs, armed stops."""
+        return cluster_status(self)
 
     def waiters(self) -> list[tuple[str, str]]:
         return available(self.runtime_waiters())

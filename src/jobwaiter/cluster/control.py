@@ -41,3 +41,18 @@ def control_script(cluster: str, action: str, commands: list[str]) -> str:
         f'echo "ran {n} {action} command{"s" if n != 1 else ""}"',
     ]
     return "\n".join(lines) + "\n"
+
+
+#: What the state file may say; anything else (no file, a stray line) is "unknown".
+STATES = ("started", "stopped")
+
+
+def state_argv(cluster: str) -> list[str]:
+    """Print the cluster's recorded state on a node (nothing when there is none)."""
+    return ["bash", "-c", f"cat {_state_file(cluster)} 2>/dev/null; exit 0"]
+
+
+def parse_state(text: str) -> str:
+    """``started``, ``stopped`` or ``unknown``, from what ``state_argv`` printed."""
+    lines = text.strip().splitlines()
+    return lines[0].strip() if len(lines) == 1 and lines[0].strip() in STATES else "unknown"
