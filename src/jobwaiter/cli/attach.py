@@ -9,12 +9,13 @@ import sys
 import click
 
 from jobwaiter.cli.common import cluster_name_option, node_ip_option, open_cluster
+from jobwaiter.cli.complete import complete_jobs
 from jobwaiter.cli.output import EXIT_USAGE, Exit, TerminalReporter
 
 
 @click.command("attach")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.argument("job", required=False)
+@click.argument("job", required=False, shell_complete=complete_jobs)
 @cluster_name_option
 @node_ip_option
 def attach_cmd(config: str, job: str | None, cluster_name: str | None,

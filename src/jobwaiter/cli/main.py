@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from jobwaiter import __version__
 from jobwaiter.cli.output import EXIT_UNREACHABLE, EXIT_USAGE, Exit, stdout_for_json
 from jobwaiter.errors import CommandError, JobwaiterError, TransportError, UsageError
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 #: name -> (module, attribute, the one line --help shows; tests/test_cli_startup.py checks it
 #: is the command's own first docstring line).
@@ -61,6 +65,15 @@ class LazyGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Command names from the static table (importing every command to ask it would
+        cost a Tab press the config schema), then the group's own options."""
+        from click.shell_completion import CompletionItem
+
+        names = [CompletionItem(name, help=help_) for name, (_, _, help_) in COMMANDS.items()
+                 if name.startswith(incomplete)]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,13 +4,18 @@ one status line per node. Exit 0 when every node succeeded, else 1."""
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import click
 
 from jobwaiter.cli.output import TerminalReporter, echo_json, error_line
-from jobwaiter.cluster.nodes import NodesResult
-from jobwaiter.cluster.providers import Node
 from jobwaiter.errors import UsageError
+
+if TYPE_CHECKING:
+    # Types only: importing them loads the config schema, which completing an option of
+    # exec must not pay for.
+    from jobwaiter.cluster.nodes import NodesResult
+    from jobwaiter.cluster.providers import Node
 
 
 def check_options(
