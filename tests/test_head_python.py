@@ -19,7 +19,9 @@ HEAD_MODULES = [
     "jobwaiter.transport.local", "jobwaiter.waiters.loop", "jobwaiter.waiters.registry",
     "jobwaiter.waiters.session", "jobwaiter.runtimes", "jobwaiter.runtimes.spark",
     "jobwaiter.runtimes.slurm", "jobwaiter.runtimes.slurm.status", "jobwaiter.runtimes.ray",
-    "jobwaiter.runtimes.ray.jobs",
+    "jobwaiter.runtimes.ray.jobs", "jobwaiter.runtimes.daemons",
+    "jobwaiter.runtimes.spark.health", "jobwaiter.runtimes.ray.health",
+    "jobwaiter.runtimes.slurm.health",
 ]
 SMOKE = """
 import sys

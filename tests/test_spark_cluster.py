@@ -205,6 +205,20 @@ def test_waiters_lists_spark(spark: Spark, cli) -> None:  # type: ignore[no-unty
                for line in r.out.splitlines())
 
 
+def test_status_shows_the_master_and_the_worker_up(spark: Spark, cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("status", str(spark.config), "--json")
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert data["state"] == "started"
+    master_pid, worker_pid = (int(p.read_text()) for p in
+                              (spark.state / "master.pid", spark.state / "worker.pid"))
+    assert [(c["component"], c["node"], c["state"]) for c in data["runtimes"]] == [
+        ("master", "head", "up"), ("worker", "head", "up")], data["runtimes"]
+    master, worker = data["runtimes"]
+    assert master["detail"].startswith(f"pid {master_pid}; ALIVE, 1 worker alive")
+    assert worker["detail"] == f"pid {worker_pid}; registered with the master (ALIVE)"
+
+
 def test_chain_waits_for_an_app_the_job_left_in_the_background(spark: Spark, cli) -> None:  # type: ignore[no-untyped-def]
     marker = spark.home / "bg-done"
     cmd = (f'nohup "$SPARK_HOME"/bin/spark-submit --master {spark.master} '
@@ -375,6 +389,13 @@ def test_stop_is_exact_then_the_waiter_finds_the_master_unreachable(spark: Spark
     r = cli("exec", str(spark.config), "true", "--job-waiter", "spark", "--job-timeout", "3")
     assert r.code == 124
     assert "unreachable (Connection refused), retrying" in r.err
+
+
+def test_status_after_stop_shows_spark_down(spark: Spark, cli) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(cli("status", str(spark.config), "--json").out)
+    assert data["state"] == "stopped"
+    assert [(c["component"], c["state"], c["detail"]) for c in data["runtimes"]] == [
+        ("master", "down", "not running"), ("worker", "down", "not running")]
 
 
 def test_a_daemon_that_dies_after_starting_fails_start_at_once(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]

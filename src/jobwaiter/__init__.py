@@ -17,6 +17,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Cluster": "jobwaiter.cluster.cluster",
+    "ClusterStatus": "jobwaiter.cluster.status",
+    "AttachTarget": "jobwaiter.cluster.attach",
+    "RuntimeStatus": "jobwaiter.runtimes.base",
     "JobResult": "jobwaiter.jobs.result",
     "Outcome": "jobwaiter.outcome",
     "StopReport": "jobwaiter.jobs.result",

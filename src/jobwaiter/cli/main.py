@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,6 +26,9 @@ from jobwaiter.cli.output import (
 from jobwaiter.errors import JobwaiterError, TransportError, UsageError
 from jobwaiter.outcome import Outcome
 
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
 #: name -> (module, attribute, the one line --help shows; tests/test_cli_startup.py checks it
 #: is the command's own first docstring line).
 COMMANDS = {
@@ -36,6 +40,8 @@ COMMANDS = {
               "Run the cluster's start commands (nothing if it is already started)."),
     "stop": ("jobwaiter.cli.cluster", "stop_cmd",
              "Run the cluster's stop commands (nothing if it is already stopped)."),
+    "status": ("jobwaiter.cli.status", "status_cmd",
+               "Show the cluster at a glance: reachable, state, runtimes, jobs, armed stops."),
     "waiters": ("jobwaiter.cli.cluster", "waiters_cmd",
                 "List the job waiters that --job-waiter can name; with CONFIG, include the..."),
     "wait": ("jobwaiter.cli.manage", "wait_cmd",
@@ -44,6 +50,8 @@ COMMANDS = {
              "List the jobs on the cluster's head, newest first."),
     "logs": ("jobwaiter.cli.manage", "logs_cmd",
              "Print a job's log (~/user/logs/SESSION.log on the head)."),
+    "attach": ("jobwaiter.cli.attach", "attach_cmd",
+               "Attach this terminal to a job's tmux or screen session."),
     "kill": ("jobwaiter.cli.manage", "kill_cmd",
              "Stop a job: signal its process group (the job and its children), send KILL..."),
 }
@@ -67,6 +75,15 @@ class LazyGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Command names from the static table (importing every command to ask it would
+        cost a Tab press the config schema), then the group's own options."""
+        from click.shell_completion import CompletionItem
+
+        names = [CompletionItem(name, help=help_) for name, (_, _, help_) in COMMANDS.items()
+                 if name.startswith(incomplete)]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -22,6 +22,7 @@ from jobwaiter.cli.common import (
     resume_command,
     yes_option,
 )
+from jobwaiter.cli.complete import complete_jobs, complete_waiters
 from jobwaiter.cli.output import (
     EXIT_LOST,
     TerminalReporter,
@@ -50,8 +51,8 @@ def _job_help(f: F) -> F:
 
 @click.command("wait", cls=SpecJoiningCommand)
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.argument("job")
-@click.option("--job-waiter", "job_waiter", metavar="SPEC",
+@click.argument("job", shell_complete=complete_jobs)
+@click.option("--job-waiter", "job_waiter", metavar="SPEC", shell_complete=complete_waiters,
               help="Wait with this SPEC instead of the one the job was started with.")
 @click.option("--job-timeout", type=Duration(), metavar="DURATION",
               help="Give up waiting after this long (exit 124): 90, 90s, 30m, 1h30m, 7d, 2w.")
@@ -187,7 +188,7 @@ def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: float, as_jso
 
 @click.command("logs")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.argument("job")
+@click.argument("job", shell_complete=complete_jobs)
 @click.option("-f", "--follow", is_flag=True,
               help="Keep printing until the job ends, then exit with its outcome code.")
 @click.option("--tail", "lines", type=click.IntRange(min=0), metavar="N",
@@ -231,7 +232,7 @@ def logs_cmd(config: str, job: str, follow: bool, lines: int | None,
 
 @click.command("kill")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.argument("job")
+@click.argument("job", shell_complete=complete_jobs)
 @click.option("--signal", "sig", default="TERM", show_default=True, metavar="SIGNAL",
               help="Signal to send first (name or number).")
 @click.option("--grace", default="10s", show_default=True, type=Duration(allow_zero=True),

@@ -4,13 +4,17 @@ one status line per node. Exit 0 when every node succeeded, else 1."""
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import click
 
 from jobwaiter.cli.output import TerminalReporter, echo_json, error_line
 from jobwaiter.errors import UsageError
-from jobwaiter.jobs.everywhere import NodesResult
-from jobwaiter.transport.node import Node
+
+if TYPE_CHECKING:
+    # Types only: completing an option of exec must not pay for importing the job layer.
+    from jobwaiter.jobs.everywhere import NodesResult
+    from jobwaiter.transport.node import Node
 
 
 def check_options(

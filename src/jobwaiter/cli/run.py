@@ -21,6 +21,7 @@ from jobwaiter.cli.common import (
     resume_command,
     yes_option,
 )
+from jobwaiter.cli.complete import complete_waiters
 from jobwaiter.cli.output import TerminalReporter, exit_code, print_result
 from jobwaiter.cli.tail import failure_tail, tail_option
 from jobwaiter.jobs.names import check_label
@@ -39,6 +40,7 @@ def job_options(f: Any) -> Any:
         click.option("--tmux", is_flag=True, help="Run in a detached tmux session."),
         click.option("--screen", is_flag=True, help="Run in a detached GNU screen session."),
         click.option("--job-waiter", "job_waiter", metavar="SPEC",
+                     shell_complete=complete_waiters,
                      help="What decides the job is complete, e.g. tmux or "
                           "'chain[tmux, spark]' (see `jobwaiter waiters`)."),
         click.option("--job-log", is_flag=True,

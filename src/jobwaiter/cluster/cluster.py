@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from jobwaiter import runtimes
+from jobwaiter.cluster.attach import AttachTarget, attach_session, attach_target
 from jobwaiter.cluster.config import ClusterConfig, load_config, validate_config
 from jobwaiter.cluster.control import control_argv
 from jobwaiter.cluster.nodes import control_on_workers, find_node
 from jobwaiter.cluster.providers import Provider, provider_for
+from jobwaiter.cluster.status import ClusterStatus, cluster_status
 from jobwaiter.errors import UsageError
 from jobwaiter.jobs import manage
 from jobwaiter.jobs.events import NullReporter, Reporter
@@ -132,6 +134,18 @@ class Cluster:
 
     def attach_command(self, kind: str, session: str, node_ip: str | None = None) -> list[str]:
         return [*self.node(node_ip).shell_prefix, *session_kind(kind).attach_argv(session)]
+
+    def attach_target(self, job: str | None = None, node_ip: str | None = None) -> AttachTarget:
+        """The session of ``job`` (default: the newest running in a session) and the command
+        that attaches a terminal to it; ``attach`` runs that command."""
+        return attach_target(self, job, node_ip)
+
+    def attach(self, job: str | None = None, node_ip: str | None = None) -> int:
+        return attach_session(self, job, node_ip)
+
+    def status(self) -> ClusterStatus:
+        """Reachable or not, recorded state, runtimes, running jobs, armed stops."""
+        return cluster_status(self)
 
     def waiters(self) -> list[tuple[str, str]]:
         return available(self.runtime_waiters())

@@ -24,3 +24,19 @@ def control_argv(state: str, action: str, commands: list[str]) -> list[str]:
     if action not in ("start", "stop"):
         raise ValueError(f"unknown action {action!r}")
     return ["bash", "-c", _script(), "jw", state, action, *commands]
+
+
+#: What the state file may say; anything else (no file, a stray line) is "unknown".
+STATES = ("started", "stopped")
+
+
+def state_argv(cluster: str) -> list[str]:
+    """Print the cluster's recorded state on a node (nothing when there is none)."""
+    return ["bash", "-c", 'cat "$HOME/.jobwaiter/clusters/$1.state" 2>/dev/null; exit 0', "jw",
+            cluster]
+
+
+def parse_state(text: str) -> str:
+    """``started``, ``stopped`` or ``unknown``, from what ``state_argv`` printed."""
+    lines = text.strip().splitlines()
+    return lines[0].strip() if len(lines) == 1 and lines[0].strip() in STATES else "unknown"

@@ -7,6 +7,7 @@ Stdlib only: runtimes may later run on a head node that has nothing but python3.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from jobwaiter.errors import CommandError, JobwaiterError
@@ -29,6 +30,32 @@ class NodeLike(Protocol):
 
     @property
     def is_head(self) -> bool: ...
+
+
+#: States a runtime component can be in, as ``status`` reports it. ``up``: running and
+#: answering as it should; ``down``: not running; ``unknown``: it could not be told (a node
+#: that cannot be reached, an engine that answers oddly), the detail says why.
+UP, DOWN, UNKNOWN = "up", "down", "unknown"
+
+#: How long one status call (a daemon's pid check, one REST request) may take, in seconds.
+STATUS_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class RuntimeStatus:
+    """One component of a runtime as ``jobwaiter status`` shows it: the Spark master on the
+    head, a worker on a node, the Slurm controller."""
+
+    runtime: str
+    component: str
+    #: The node's id ("head", or a worker's address); "" for something cluster-wide.
+    node: str
+    state: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"runtime": self.runtime, "component": self.component, "node": self.node,
+                "state": self.state, "detail": self.detail}
 
 
 class Runtime:
@@ -88,6 +115,14 @@ class Runtime:
         if failure is not None:
             raise failure
         return lines
+
+    def status(self, head: NodeLike, workers: Sequence[NodeLike]) -> list[RuntimeStatus]:
+        """Whether the runtime is up, component by component, from what can be told cheaply
+        (a recorded pid, one REST call through the head), each call bounded by
+        ``STATUS_TIMEOUT``. A node that cannot be reached makes its components ``unknown``;
+        this never raises for that. The default: the runtime cannot tell."""
+        return [RuntimeStatus(self.name, self.name, "", UNKNOWN,
+                              "this runtime does not report its status")]
 
     def submit_command(self, path: str, args: Sequence[str]) -> str:
         """The bash command that runs the uploaded file ``path`` (relative to ``$HOME`` on the

@@ -11,9 +11,18 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from jobwaiter.errors import CommandError
-from jobwaiter.runtimes.base import NodeLike, Runtime, RuntimeStartError, head_address
+from jobwaiter.runtimes.base import (
+    STATUS_TIMEOUT,
+    NodeLike,
+    Runtime,
+    RuntimeStartError,
+    RuntimeStatus,
+    head_address,
+)
 from jobwaiter.runtimes.base import url_host as _url_host
+from jobwaiter.runtimes.daemons import daemon_state
 from jobwaiter.runtimes.http import fetch
+from jobwaiter.runtimes.ray.health import ray_status
 from jobwaiter.runtimes.ray.settings import RaySettings
 from jobwaiter.runtimes.ray.waiter import RayWaiter
 from jobwaiter.transport.address import node_host
@@ -147,6 +156,18 @@ class RayRuntime(Runtime):
 
     def stop_commands(self, node: NodeLike, workers: Sequence[NodeLike]) -> list[list[str]]:
         return [self._daemon_argv("stop", "head" if node.is_head else "worker")]
+
+    # -- status ------------------------------------------------------------------------------
+
+    def status(self, head: NodeLike, workers: Sequence[NodeLike]) -> list[RuntimeStatus]:
+        """Each node's Ray by its recorded pid, and the nodes the dashboard lists ALIVE."""
+        procs = [daemon_state(head, node_host(head.ip), "head",
+                              self._daemon_argv("status", "head"))]
+        procs += [daemon_state(n, node_host(n.ip), "worker", self._daemon_argv("status", "worker"))
+                  for n in workers]
+        (answer,) = fetch(head.transport, [f"{self.dashboard_url}/nodes?view=summary"],
+                          timeout=STATUS_TIMEOUT)
+        return ray_status(procs, answer)
 
     # -- submit ------------------------------------------------------------------------------
 

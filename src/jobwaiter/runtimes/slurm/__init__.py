@@ -11,7 +11,16 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from jobwaiter.runtimes.base import NodeLike, Runtime, RuntimeStartError
+from jobwaiter.errors import TransportError
+from jobwaiter.runtimes.base import (
+    STATUS_TIMEOUT,
+    UNKNOWN,
+    NodeLike,
+    Runtime,
+    RuntimeStartError,
+    RuntimeStatus,
+)
+from jobwaiter.runtimes.slurm.health import controller_status
 from jobwaiter.runtimes.slurm.settings import SlurmSettings
 from jobwaiter.runtimes.slurm.waiter import SlurmWaiter, script
 from jobwaiter.waiters.base import Waiter
@@ -50,6 +59,15 @@ class SlurmRuntime(Runtime):
                     f"the Slurm controller did not answer within "
                     f"{self.settings.start_timeout:.0f}s: {result.tail(2)}")
             time.sleep(1.0)
+
+    def status(self, head: NodeLike, workers: Sequence[NodeLike]) -> list[RuntimeStatus]:
+        """The site's controller: ``scontrol ping`` and the partitions, run on the head."""
+        argv = ["bash", "-c", script("probe"), "jw", *self.settings.probe_args(), "ping"]
+        try:
+            result = head.transport.run(argv, idempotent=True, timeout=STATUS_TIMEOUT)
+        except TransportError as exc:
+            return [RuntimeStatus(self.name, "controller", "", UNKNOWN, str(exc))]
+        return [controller_status(result)]
 
     def submit_command(self, path: str, args: Sequence[str]) -> str:
         # The job's JOBWAITER_JOB names the record where the job id goes.

@@ -13,13 +13,17 @@ from typing import Any, ClassVar
 
 from jobwaiter.errors import CommandError
 from jobwaiter.runtimes.base import (
+    STATUS_TIMEOUT,
     NodeLike,
     Runtime,
     RuntimeStartError,
+    RuntimeStatus,
     head_address,
     url_host,
 )
+from jobwaiter.runtimes.daemons import daemon_state
 from jobwaiter.runtimes.http import fetch
+from jobwaiter.runtimes.spark import health
 from jobwaiter.runtimes.spark.settings import SparkSettings
 from jobwaiter.runtimes.spark.waiter import SparkWaiter
 from jobwaiter.transport.address import node_host
@@ -184,6 +188,26 @@ class SparkRuntime(Runtime):
         if node.is_head:
             argvs.append(self._daemon_argv("stop", "master", node))
         return argvs
+
+    # -- status ------------------------------------------------------------------------------
+
+    def status(self, head: NodeLike, workers: Sequence[NodeLike]) -> list[RuntimeStatus]:
+        """Standalone: the master and each worker by their recorded pids, and the master's
+        ``/json/``; YARN: the ResourceManager's ``/ws/v1/cluster/info``."""
+        s = self.settings
+        if s.cluster_manager == "yarn":
+            rm = s.resource_manager or f"{url_host(head_address(self.config))}:8088"
+            (answer,) = fetch(head.transport, [f"http://{rm}/ws/v1/cluster/info"],
+                              timeout=STATUS_TIMEOUT)
+            return [health.yarn_status(answer)]
+        master = daemon_state(head, self.master_host, "master",
+                              self._daemon_argv("status", "master", head))
+        procs = [daemon_state(n, node_host(n.ip), "worker",
+                              self._daemon_argv("status", "worker", n))
+                 for n in self._worker_nodes(head, workers)]
+        url = f"http://{url_host(self.master_host)}:{s.web_ui_port}/json/"
+        (answer,) = fetch(head.transport, [url], timeout=STATUS_TIMEOUT)
+        return health.standalone_status(master, procs, answer)
 
     # -- submit ------------------------------------------------------------------------------
 
