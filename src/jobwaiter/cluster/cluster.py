@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import shlex
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -25,7 +25,7 @@ from jobwaiter.cluster.nodes import (
 )
 from jobwaiter.cluster.providers import Node, Provider, provider_for
 from jobwaiter.errors import JobwaiterError, UsageError
-from jobwaiter.jobs import manage
+from jobwaiter.jobs import listing, manage
 from jobwaiter.jobs.events import NullReporter, Reporter
 from jobwaiter.jobs.request import JobRequest, parse_env
 from jobwaiter.jobs.result import JobResult, Outcome
@@ -319,9 +319,13 @@ class Cluster:
         """Wait again for a job started earlier (by default with the SPEC it started with)."""
         return manage.wait_job(self, session, job_waiter, job_timeout, stop, loop)
 
-    def jobs(self, include_old: bool = False) -> list[JobRecord]:
-        """The jobs on the head, newest first."""
-        return manage.list_jobs(self, include_old)
+    def jobs(
+        self, include_old: bool = False, states: str | Iterable[str] | None = None
+    ) -> list[JobRecord]:
+        """The jobs on the head, newest first; ``states`` keeps those in these states
+        (``listing.JOB_STATES``: running, started, succeeded, failed, killed, lost, ...)."""
+        wanted = None if states is None else listing.parse_states(states)
+        return listing.select_jobs(manage.list_jobs(self, include_old), wanted)
 
     def logs(self, session: str, follow: bool = False, lines: int | None = None) -> JobRecord:
         """Print a job's log on stdout (following it until the job ends)."""
