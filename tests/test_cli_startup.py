@@ -11,7 +11,7 @@ import pytest
 
 from jobwaiter.cli.main import COMMANDS, cli
 
-HEAVY = ("pydantic", "yaml", "jobwaiter.runtimes", "jobwaiter.transport.ssh",
+HEAVY = ("pydantic", "yaml", "rich", "jobwaiter.runtimes", "jobwaiter.transport.ssh",
          "jobwaiter.cluster.config")
 
 

@@ -114,7 +114,8 @@ def test_lost_with_processes_alive_does_not_stop_the_cluster(env, cli) -> None:
     assert "stopped" not in _cluster_log(env)
     # jobs says so too, and kill ends what is left, by the job's environment.
     jobs = cli("jobs", str(env.config), "--json")
-    assert "processes still run" in jobs.json[0]["state"]
+    assert jobs.json[0]["state"] == "lost_running"
+    assert "processes still run" in jobs.json[0]["state_detail"]
     k = cli("kill", str(env.config), data["session"], "--grace", "1")
     assert k.code == 0 and "lost" in k.err
     wait_for(lambda: not Path(f"/proc/{pid}").exists() or
@@ -147,7 +148,8 @@ def test_a_failed_in_session_stop_reaches_wait_and_jobs(env, cli) -> None:
     assert w.json["outcome"] == "stop_failed"
     assert w.json["stop"]["ok"] is False and "stop-broke" in w.json["stop"]["detail"]
     jobs = cli("jobs", str(bad), "--json")
-    assert jobs.json[0]["state"] == "succeeded, stop failed (1)"
+    assert jobs.json[0]["state"] == "succeeded"
+    assert jobs.json[0]["state_detail"] == "succeeded, stop failed (1)"
 
 
 def test_a_good_in_session_stop_is_reported_by_wait(env, cli) -> None:
@@ -219,7 +221,8 @@ def test_a_banner_on_the_head_changes_no_result(env, cli, noisy, kind: str) -> N
     name = r.json["session"]
     assert cli("wait", str(env.config), name, "--json").json["exit_status"] == 3
     jobs = cli("jobs", str(env.config), "--json").json
-    assert [(j["session"], j["state"]) for j in jobs] == [(name, "failed (3)")]
+    assert [(j["session"], j["state"], j["state_detail"]) for j in jobs] == \
+        [(name, "failed", "failed (3)")]
     r = cli("exec", str(env.config), "sleep 30", f"--{kind}", "--job-waiter", kind,
             "--job-timeout", "1", "--json")
     assert r.json["outcome"] == "timeout"
@@ -277,7 +280,8 @@ def test_a_corrupt_status_is_an_error_not_a_traceback(env, cli, content: str) ->
     assert w.code == 125 and w.json["outcome"] == "lost", w.err
     jobs = cli("jobs", str(env.config), "--json")
     assert jobs.code == 0 and "Traceback" not in jobs.err
-    assert jobs.json[0]["state"] in ("lost (corrupt record)", "lost")
+    assert jobs.json[0]["state"] == "lost"
+    assert jobs.json[0]["state_detail"] in ("lost (corrupt record)", "lost")
 
 
 @pytest.mark.parametrize("session", [None, "tmux", "screen"])
@@ -466,7 +470,7 @@ def test_an_exported_shell_state_cannot_break_our_scripts(env, cli, monkeypatch)
     assert r.code == 4, r.err
     name = r.json["session"]
     assert cli("wait", str(env.config), name, "--json").json["exit_status"] == 4
-    assert cli("jobs", str(env.config), "--json").json[0]["state"] == "failed (4)"
+    assert cli("jobs", str(env.config), "--json").json[0]["state_detail"] == "failed (4)"
 
 
 def test_an_uploaded_script_is_private(env, cli) -> None:

@@ -102,7 +102,8 @@ def test_wait_unknown_or_malformed_session(env, cli) -> None:
     assert "not a job: 'x\\n; rm -rf ~'" in r.err
 
 
-def test_jobs_lists_every_state(env, cli) -> None:
+def test_jobs_lists_every_state(env, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)  # piped: no width limit, every column
     ok = started(cli, env, "true", "--tmux", "--job-waiter=tmux")
     bad = started(cli, env, "exit 4", "--screen", "--job-waiter=screen")
     lost = started(cli, env, "sleep 30", "--screen", "--job-waiter=screen", "--job-timeout",
@@ -114,9 +115,14 @@ def test_jobs_lists_every_state(env, cli) -> None:
     r = cli("jobs", str(env.config), "--json")
     assert r.code == 0
     rows = json.loads(r.out)
+    details = {row["session"]: row["state_detail"] for row in rows}
+    assert details == {ok: "succeeded", bad: "failed (4)", lost: "lost", running: "running",
+                       nowaiter: "started-no-waiter"}
     states = {row["session"]: row["state"] for row in rows}
-    assert states == {ok: "succeeded", bad: "failed (4)", lost: "lost", running: "running",
-                      nowaiter: "started-no-waiter"}
+    assert states == {ok: "succeeded", bad: "failed", lost: "lost", running: "running",
+                      nowaiter: "started"}
+    assert {row["session"]: row["exit_status"] for row in rows} == {
+        ok: 0, bad: 4, lost: None, running: None, nowaiter: None}
     assert [row["session"] for row in rows] == [nowaiter, running, lost, bad, ok]
     assert rows[-1]["log_path"] == f"~/user/logs/{ok}.log"
     table = cli("jobs", str(env.config))

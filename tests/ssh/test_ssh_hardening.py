@@ -28,7 +28,8 @@ def test_a_banner_changes_no_result_over_ssh(noisy, cli, kind: str) -> None:
     name = r.json["session"]
     assert cli("wait", config, name, "--json").json["exit_status"] == 3
     jobs = cli("jobs", config, "--json").json
-    assert [(j["session"], j["state"]) for j in jobs] == [(name, "failed (3)")]
+    assert [(j["session"], j["state"], j["state_detail"]) for j in jobs] == \
+        [(name, "failed", "failed (3)")]
     r = cli("exec", config, "sleep 30", f"--{kind}", f"--job-waiter={kind}",
             "--job-timeout", "2", "--json")
     assert r.json["outcome"] == "timeout", r.err

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -31,8 +31,9 @@ from jobwaiter.cli.output import (
     print_result,
 )
 from jobwaiter.cli.tail import failure_tail, tail_option
-from jobwaiter.jobs.result import iso
-from jobwaiter.records import JobRecord
+from jobwaiter.errors import UsageError
+from jobwaiter.jobs.listing import JOB_STATES, job_row, parse_states
+from jobwaiter.outcome import Outcome
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,43 +94,28 @@ def wait_cmd(config: str, job: str, job_waiter: str | None, job_timeout: float |
     raise Exit(exit_code(result))
 
 
-def _row(r: JobRecord, now: float) -> dict[str, Any]:
-    start = r.started_at
-    end = r.ended_at if r.ended_at is not None else (now if r.running else None)
-    log = r.meta.get("log")
-    return {
-        "session": r.name,
-        "label": r.label,
-        "state": r.state,
-        "exit_status": r.exit_status,
-        "session_kind": r.session,
-        "started_at": iso(start),
-        "ended_at": iso(r.ended_at),
-        "duration": None if start is None or end is None else round(end - start, 3),
-        "command": r.meta.get("command", ""),
-        "waiter": r.meta.get("spec"),
-        "log_path": f"~/{log}" if log else None,
-        # A stop that ran inside the job's session, when one was asked for (None: not yet
-        # or not asked).
-        "stop_status": r.stop_status,
-    }
+class StateList(click.ParamType[frozenset[Outcome], Any]):
+    """``--state``: one state or several separated by commas; an unknown one is a usage
+    error that lists the valid ones."""
 
+    name = "state"
 
-def _short(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = int(seconds)
-    return f"{s}s" if s < 60 else f"{s // 60}m{s % 60:02d}s" if s < 3600 else \
-        f"{s // 3600}h{s % 3600 // 60:02d}m"
-
-
-def _fit(text: str, width: int) -> str:
-    return f"{text:<{width}}" if len(text) <= width else text[: width - 3] + "..."
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> frozenset[Outcome]:
+        if isinstance(value, frozenset):
+            return value
+        try:
+            return parse_states(str(value))
+        except UsageError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 @click.command("jobs")
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--all", "show_all", is_flag=True, help="Include jobs older than a day.")
+@click.option("--state", "states", multiple=True, type=StateList(), metavar="STATE",
+              help="Only jobs in this state (repeatable, or comma-separated): "
+                   f"{', '.join(JOB_STATES)}.")
 @click.option("--prune", is_flag=True, help="Remove records and logs of ended jobs.")
 @click.option("--older-than", "older_than", default="7d", show_default=True,
               type=Duration(allow_zero=True), metavar="DURATION",
@@ -138,16 +124,26 @@ def _fit(text: str, width: int) -> str:
 @json_option
 @cluster_name_option
 @node_ip_option
-def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: float, as_json: bool,
-             cluster_name: str | None, node_ip: str | None) -> None:
+def jobs_cmd(config: str, show_all: bool, states: tuple[frozenset[Outcome], ...], prune: bool,
+             older_than: float, as_json: bool, cluster_name: str | None,
+             node_ip: str | None) -> None:
     """List the jobs on the cluster's head, newest first.
+
+    The table fits the terminal (the command is shortened first, then columns are left
+    out), one line per job; piped, it is plain text with columns separated by spaces. The
+    STATE column is coloured on a terminal unless NO_COLOR is set.
 
     \b
     Examples:
       jobwaiter jobs cluster.yaml
-      jobwaiter jobs cluster.yaml --all --json
+      jobwaiter jobs cluster.yaml --state failed,killed
+      jobwaiter jobs cluster.yaml --all --state running --json
       jobwaiter jobs cluster.yaml --prune --older-than 7d
     """
+    if prune and states:
+        raise click.UsageError("--state chooses what jobs lists; --prune removes every ended "
+                               "job older than --older-than")
+    wanted = frozenset().union(*states) if states else None
     reporter = TerminalReporter()
     with open_cluster(config, cluster_name, reporter) as cluster:
         if prune:
@@ -160,30 +156,25 @@ def jobs_cmd(config: str, show_all: bool, prune: bool, older_than: float, as_jso
             if not lines:
                 reporter.phase(f"nothing to prune (no ended job older than {older_than:g}s)")
             return
-        records = cluster.jobs(include_old=show_all, node_ip=node_ip)
+        records = cluster.jobs(include_old=show_all, states=wanted, node_ip=node_ip)
     now = time.time()
-    rows = [_row(r, now) for r in records]
+    rows = [job_row(r, now) for r in records]
     if as_json:
         echo_json(rows)
         return
     if not rows:
-        reporter.phase("no jobs" + ("" if show_all else " in the last day (--all for older)"))
+        reporter.phase(_nothing_listed(show_all, wanted))
         return
-    width = shutil.get_terminal_size((160, 24)).columns
-    log_width = max(len(str(row["log_path"] or "-")) for row in rows)
-    # A LABEL column only when some job has a label (--name), at most 20 wide.
-    label_width = min(max(len(row["label"] or "") for row in rows), 20)
-    labels = f"{'LABEL':<{label_width}}  " if label_width else ""
-    click.echo(f"{'SESSION':<22}  {labels}{'STATE':<17}  {'STARTED':<19}  {'DURATION':>8}  "
-               f"{'LOG':<{log_width}}  COMMAND")
-    for row in rows:
-        started = (row["started_at"] or "-")[:19].replace("T", " ")
-        label = _fit(row["label"] or "-", label_width) + "  " if label_width else ""
-        line = (f"{row['session']:<22}  {label}{row['state']:<17}  {started:<19}  "
-                f"{_short(row['duration']):>8}  {row['log_path'] or '-':<{log_width}}  ")
-        room = max(width - len(line), 20)
-        cmd = " ".join(str(row["command"]).split())
-        click.echo(line + (cmd if len(cmd) <= room else cmd[: room - 3] + "..."))
+    from jobwaiter.cli import jobs_table  # imports rich: only when there is a table to draw
+
+    jobs_table.draw(rows, sys.stdout)
+
+
+def _nothing_listed(show_all: bool, states: frozenset[Outcome] | None) -> str:
+    what = "no jobs"
+    if states is not None:
+        what += " " + " or ".join(s.value for s in JOB_STATES if s in states)
+    return what + ("" if show_all else " in the last day (--all for older)")
 
 
 @click.command("logs")

@@ -9,10 +9,11 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from jobwaiter.cli import style
 from jobwaiter.jobs.result import JobResult, Outcome
 from jobwaiter.outcome import (
     EXIT_INTERRUPTED,
@@ -23,6 +24,9 @@ from jobwaiter.outcome import (
     EXIT_WAITER_FAILED,
 )
 from jobwaiter.outcome import exit_code as outcome_exit_code
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_LOST", "EXIT_TIMEOUT", "EXIT_UNREACHABLE", "EXIT_USAGE",
            "EXIT_WAITER_FAILED", "Exit", "JsonChannel", "TerminalReporter", "echo_json",
@@ -81,34 +85,69 @@ def echo_json(data: Any) -> None:
 
 class TerminalReporter:
     """Reporter for humans. On a terminal the wait is one line rewritten in place, its elapsed
-    time ticking every second even while a check blocks; piped, each change of state is one
-    plain line, and an unchanged one is repeated at most once a minute so logs stay short."""
+    time ticking every second even while a check blocks, and outcome words are coloured
+    (unless NO_COLOR is set); piped (or on a TERM=dumb terminal), each change of state is one
+    plain line, and an unchanged one is repeated at most once a minute so logs stay short.
+
+    ``phase`` and ``error`` take the parts of a line: an ``Outcome`` among them is coloured
+    by what it says, and the plain line is the parts joined."""
 
     def __init__(self, quiet: bool = False, stream: TextIO | None = None) -> None:
         self.quiet = quiet
         self.stream = stream or sys.stderr
-        self.live = self.stream.isatty()
+        self.live = style.is_terminal(self.stream)
+        self._console: Console | None = None  # made when first needed, on a terminal only
         self._last = ""
         self._last_at = 0.0
         self._lock = threading.Lock()
         self._status: tuple[str, float, float] | None = None  # message, elapsed, when
         self._ticker: threading.Thread | None = None
 
+    def _get_console(self) -> Console:
+        if self._console is None:
+            self._console = style.console(self.stream)
+        return self._console
+
     def _write(self, text: str) -> None:
         self.stream.write(text)
         self.stream.flush()
 
+    def _line(self, parts: tuple[str | Outcome, ...]) -> None:
+        """One finished line (lock held)."""
+        if not self.live:
+            self._write("jobwaiter: " + "".join(parts) + "\n")
+            return
+        from rich.text import Text
+
+        line = Text("jobwaiter: ")
+        for part in parts:
+            line.append(str(part), style.OUTCOME_STYLES.get(part.value)
+                        if isinstance(part, Outcome) else None)
+        # soft_wrap: a long line (a resume command) is left to the terminal to wrap, so it
+        # can be copied whole.
+        self._get_console().print(line, soft_wrap=True)
+
     def _clear(self) -> None:
         if self._status is not None:
-            self._status = None
-            self._write("\r\033[K")
+            from rich.control import Control
+            from rich.segment import ControlType
 
-    def phase(self, message: str) -> None:
+            self._status = None
+            self._get_console().control(
+                Control(ControlType.CARRIAGE_RETURN, (ControlType.ERASE_IN_LINE, 2)))
+
+    def phase(self, *parts: str | Outcome) -> None:
         if self.quiet:
             return
         with self._lock:
             self._clear()
-            self._write(f"jobwaiter: {message}\n")
+            self._line(parts)
+
+    def error(self, *parts: str | Outcome) -> None:
+        """A failure line: shown even with -q."""
+        with self._lock:
+            self._clear()
+            self._line(parts)
 
     def progress(self, message: str, elapsed: float) -> None:
         if self.quiet:
@@ -127,11 +166,21 @@ class TerminalReporter:
             self._last, self._last_at = message, now
 
     def _draw(self) -> None:
+        """(Re)draw the live line (lock held): cut to the terminal's width, so that it stays
+        one line that the next draw can erase."""
         if self._status is None:
             return
+        from rich.control import Control
+        from rich.segment import ControlType
+        from rich.text import Text
+
         message, elapsed, when = self._status
         line = f"jobwaiter: {message} ({_duration(elapsed + time.monotonic() - when)})"
-        self._write("\r\033[K" + line[:200])
+        console = self._get_console()
+        width = style.terminal_width(self.stream) or console.width
+        console.control(Control(ControlType.CARRIAGE_RETURN, (ControlType.ERASE_IN_LINE, 2)))
+        console.print(Text(style.printable(line)), end="", width=max(width - 1, 10), crop=True,
+                      no_wrap=True, overflow="ellipsis")
 
     def _tick(self) -> None:
         while True:
@@ -142,7 +191,7 @@ class TerminalReporter:
     def warn(self, message: str) -> None:
         with self._lock:
             self._clear()
-            self._write(f"jobwaiter: warning: {message}\n")
+            self._line((f"warning: {message}",))
 
     def done(self) -> None:
         with self._lock:
@@ -177,19 +226,23 @@ def print_result(
             data["log_tail"] = log_tail
         echo_json(data)
     for w in result.waiters:
-        reporter.phase(f"waiter {w.name}: {w.state}" + (f" - {w.detail}" if w.detail else ""))
+        reporter.phase(f"waiter {w.name}: ", w.state, f" - {w.detail}" if w.detail else "")
     if log_tail is not None:
         print_log_tail(reporter, result.log_path or "the log", log_tail)
-    line = f"result: {result.outcome}"
+    rest = ""
     if result.exit_status is not None:
-        line += f" (exit status {result.exit_status})"
+        rest += f" (exit status {result.exit_status})"
     if result.message:
-        line += f": {result.message}"
+        rest += f": {result.message}"
     if result.ok:
-        reporter.phase(line)
+        reporter.phase("result: ", result.outcome, rest)
     else:
-        error_line(reporter, line)
-    if result.outcome in (Outcome.TIMEOUT, Outcome.INTERRUPTED) and resume:
+        error_line(reporter, "result: ", result.outcome, rest)
+    if result.outcome is Outcome.TIMEOUT and result.exit_status is not None and resume:
+        # The job has ended; a waiter after it (engine work it launched) timed out.
+        error_line(reporter, f"the job has ended; what it launched may still run; to wait "
+                             f"again: {resume}")
+    elif result.outcome in (Outcome.TIMEOUT, Outcome.INTERRUPTED) and resume:
         error_line(reporter, f"the job keeps running; to wait again: {resume}")
     elif result.outcome is Outcome.UNREACHABLE and resume:
         error_line(reporter, f"the job may still be running; to wait for it: {resume}")
@@ -203,14 +256,13 @@ def print_log_tail(reporter: TerminalReporter, where: str, lines: list[str]) -> 
         return
     error_line(reporter, f"last {len(lines)} line{'s' if len(lines) != 1 else ''} of "
                          f"the log ({where}):")
+    reporter.done()
     for line in lines:
         shown = line.rstrip("\r").rsplit("\r", 1)[-1]
         reporter.stream.write(shown + "\n")
     reporter.stream.flush()
 
 
-def error_line(reporter: TerminalReporter, message: str) -> None:
-    """A failure line: shown even with -q."""
-    reporter.done()
-    reporter.stream.write(f"jobwaiter: {message}\n")
-    reporter.stream.flush()
+def error_line(reporter: TerminalReporter, *parts: str | Outcome) -> None:
+    """A failure line: shown even with -q (an ``Outcome`` among the parts is coloured)."""
+    reporter.error(*parts)

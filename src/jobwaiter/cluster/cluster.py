@@ -7,7 +7,7 @@ A ``Cluster`` owns the config, the provider's nodes and the runtimes; for each j
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from jobwaiter.cluster.nodes import control_on_workers, find_node
 from jobwaiter.cluster.providers import Provider, provider_for
 from jobwaiter.cluster.status import ClusterStatus, cluster_status
 from jobwaiter.errors import UsageError
-from jobwaiter.jobs import manage
+from jobwaiter.jobs import listing, manage
 from jobwaiter.jobs.events import NullReporter, Reporter
 from jobwaiter.jobs.everywhere import NodeOutput, NodesResult, run_everywhere
 from jobwaiter.jobs.nodes import NodeRun, done_lines, raise_failed
@@ -310,9 +310,17 @@ class Cluster:
         return manage.wait_job(self.site(node_ip), session, job_waiter, job_timeout, stop,
                                loop)
 
-    def jobs(self, include_old: bool = False, node_ip: str | None = None) -> list[JobRecord]:
-        """The jobs on the head (or the node ``node_ip``), newest first."""
-        return manage.list_jobs(self.site(node_ip), include_old)
+    def jobs(
+        self,
+        include_old: bool = False,
+        states: str | Iterable[str] | None = None,
+        node_ip: str | None = None,
+    ) -> list[JobRecord]:
+        """The jobs on the head (or the node ``node_ip``), newest first; ``states`` keeps
+        those in these states (``listing.JOB_STATES``: running, started, succeeded, failed,
+        killed, lost, ...)."""
+        wanted = None if states is None else listing.parse_states(states)
+        return listing.select_jobs(manage.list_jobs(self.site(node_ip), include_old), wanted)
 
     def logs(
         self,

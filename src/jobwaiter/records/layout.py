@@ -130,7 +130,7 @@ class JobRecord:
         if outcome is Outcome.LOST_RUNNING:
             return f"lost ({self.survivors} processes still run)"
         if self.exit_status is None:
-            return str(outcome.value)
+            return str(outcome)
         if outcome is Outcome.KILLED:
             state = f"killed ({signal_name(self.killed_by or 0)})"
         elif outcome is Outcome.FAILED:
