@@ -183,6 +183,24 @@ def test_kill_and_a_waiting_exec_agree_on_one_status(env, jobwaiter_argv) -> Non
 # -- 2. never signal what is not ours --------------------------------------------------------
 
 
+@pytest.mark.parametrize("kind", ["--tmux", "--screen"])
+def test_kill_of_a_job_whose_session_stays_open_is_prompt(env, cli, kind) -> None:  # type: ignore[no-untyped-def]
+    # Without a waiter the session is kept open after the job; a killed job's is not (its
+    # kept shell ignores TERM and would pass for the job, costing the grace and a KILL).
+    r = cli("exec", str(env.config), "sleep 60", kind, "--json")
+    assert r.code == 0, r.err
+    name = r.json["session"]
+    wait_for(lambda: (env.record(name) / "pid").exists(), timeout=20)
+    t0 = time.monotonic()
+    k = cli("kill", str(env.config), name, "--grace", "5")
+    assert k.code == 0 and "recorded exit status 143" in k.err, k.err
+    assert time.monotonic() - t0 < 4, "kill waited for the kept shell"
+    assert env.status(name) == "143"
+    listed = cli("jobs", str(env.config), "--json").json
+    assert [(j["state"], j["killed_by"]) for j in listed if j["session"] == name] == [
+        ("killed", "TERM")]
+
+
 def test_kill_of_a_lost_job_spares_a_process_that_reused_its_pid(env, cli) -> None:
     r, pid = _job_that_outlives_its_wrapper(env, cli)
     name = r.json["session"]

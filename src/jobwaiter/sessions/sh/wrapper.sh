@@ -85,7 +85,9 @@ if [ -f "$d/stop.sh" ]; then
   exec 8>&-
 fi
 
-if [ "$hold" = 1 ]; then
+# A job ended by `jobwaiter kill` is not held open: kill ends its session, and a shell kept
+# there (it carries JOBWAITER_JOB and ignores TERM) would look like the job still running.
+if [ "$hold" = 1 ] && [ ! -e "$d/killed" ]; then
   trap - INT TERM
   printf '\n[jobwaiter] the job ended with status %s; this session stays open until you exit.\n' "$rc"
   exec env -i -- "${jw_env[@]}" "$BASH" -i
