@@ -75,6 +75,18 @@ def node_ip_option(f: F) -> F:
                              "head.")(f)
 
 
+def watch_options(f: F) -> F:
+    """--watch and --detach (exec, submit, wait)."""
+    f = click.option("--detach", is_flag=True,
+                     help="Return once the head watches the job (its waiters, --job-timeout "
+                          "and --stop run there); needs --tmux or --screen.")(f)
+    return click.option("--watch", "watch", type=click.Choice(["auto", "head", "client"]),
+                        default=None,
+                        help="Where the job is watched: on the head (it survives this "
+                             "client), here, or auto: the head when it can [the config's "
+                             "watch; default auto].")(f)
+
+
 def yes_option(f: F) -> F:
     return click.option("-y", "--yes", is_flag=True,
                         help="Do not ask for confirmation.")(f)
@@ -120,11 +132,15 @@ def confirm(what: str, yes: bool) -> None:
 
 
 def resume_command(
-    config: str, session: str | None, cluster_name: str | None, node_ip: str | None = None
+    config: str,
+    session: str | None,
+    cluster_name: str | None,
+    node_ip: str | None = None,
+    command: str = "wait",
 ) -> str:
     if not session:
         return ""
-    argv = ["jobwaiter", "wait", config, session]
+    argv = ["jobwaiter", command, config, session]
     if cluster_name:
         argv += ["-n", cluster_name]
     if node_ip:

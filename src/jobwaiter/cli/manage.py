@@ -20,6 +20,7 @@ from jobwaiter.cli.common import (
     open_cluster,
     quiet_option,
     resume_command,
+    watch_options,
     yes_option,
 )
 from jobwaiter.cli.complete import complete_jobs, complete_waiters
@@ -57,8 +58,11 @@ def _job_help(f: F) -> F:
               help="Wait with this SPEC instead of the one the job was started with.")
 @click.option("--job-timeout", type=Duration(), metavar="DURATION",
               help="Give up waiting after this long (exit 124): 90, 90s, 30m, 1h30m, 7d, 2w.")
-@click.option("--stop", is_flag=True, help="Stop the cluster once the job has completed.")
+@click.option("--stop", is_flag=True,
+              help="Stop the cluster once the job has completed (arms it again after "
+                   "disarm).")
 @tail_option
+@watch_options
 @yes_option
 @quiet_option
 @json_option
@@ -66,8 +70,9 @@ def _job_help(f: F) -> F:
 @node_ip_option
 @_job_help
 def wait_cmd(config: str, job: str, job_waiter: str | None, job_timeout: float | None,
-             stop: bool, tail_on_failure: int, yes: bool, quiet: bool, as_json: bool,
-             cluster_name: str | None, node_ip: str | None) -> None:
+             stop: bool, tail_on_failure: int, watch: str | None, detach: bool, yes: bool,
+             quiet: bool, as_json: bool, cluster_name: str | None,
+             node_ip: str | None) -> None:
     """Wait again for a job started earlier (after a timeout, Ctrl-C or a dropped laptop).
     Exit codes are those of exec; a job that has ended returns at once.
 
@@ -79,18 +84,20 @@ def wait_cmd(config: str, job: str, job_waiter: str | None, job_timeout: float |
       jobwaiter wait cluster.yaml train --job-timeout 3600 --stop -y
       jobwaiter wait cluster.yaml 3f9c
       jobwaiter wait cluster.yaml @last
+      jobwaiter wait cluster.yaml train --stop --detach -y
     """
     reporter = TerminalReporter(quiet)
     with open_cluster(config, cluster_name, reporter, yes) as cluster:
         if stop:
             confirm(f"stop cluster {cluster.name!r} once the job has completed", yes)
         result = cluster.wait(job, job_waiter=job_waiter, job_timeout=job_timeout,
-                              stop=stop, node_ip=node_ip)
+                              stop=stop, node_ip=node_ip, watch=watch, detach=detach)
         # Nothing of the job's output has been shown by this command, foreground or not.
         tail = failure_tail(cluster, result, tail_on_failure, False, reporter, node_ip)
     # The full name: "@last" or a label may name another job by the time it is used.
     print_result(result, reporter, as_json,
-                 resume_command(config, result.job, cluster_name, node_ip), tail)
+                 resume_command(config, result.job, cluster_name, node_ip), tail,
+                 resume_command(config, result.job, cluster_name, node_ip, "disarm"))
     raise Exit(exit_code(result))
 
 
@@ -251,6 +258,13 @@ def kill_cmd(config: str, job: str, sig: str, grace: float, quiet: bool,
         # Resolved once, so that the messages name the job that was signalled.
         session = cluster.resolve_job(job, node_ip=node_ip)
         done = cluster.kill(session, sig, grace, node_ip=node_ip)
+        armed = [r for r in cluster.jobs(include_old=True, node_ip=node_ip)
+                 if r.name == session and (r.meta.get("stop") or r.watched_stop)
+                 and not r.stop_claim]
+    if armed:
+        reporter.warn(f"job {session} has --stop armed: the cluster is stopped now that it "
+                      f"has ended (jobwaiter disarm CONFIG {session} cancels a stop not yet "
+                      "begun)")
     if done.state == "killed":
         reporter.phase(f"killed {session}; recorded exit status {done.exit_status}")
     elif done.state == "ended":
@@ -258,3 +272,40 @@ def kill_cmd(config: str, job: str, sig: str, grace: float, quiet: bool,
     else:
         reporter.phase(f"{session} was lost (no recorded exit status); signalled "
                        f"{done.leftovers} process(es) of it that still ran")
+
+
+@click.command("disarm")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("jobs", nargs=-1, shell_complete=complete_jobs)
+@click.option("--all", "every", is_flag=True, help="Every job with a stop armed.")
+@json_option
+@quiet_option
+@cluster_name_option
+@node_ip_option
+def disarm_cmd(config: str, jobs: tuple[str, ...], every: bool, as_json: bool, quiet: bool,
+               cluster_name: str | None, node_ip: str | None) -> None:
+    """Cancel the stop armed after a job (--stop), wherever it would run: on the head's
+    watch, in a client that waits, or in the job's session. Exit 1 when a stop has already
+    begun ("too late"); disarming twice is fine. wait --stop arms it again.
+
+    \b
+    Examples:
+      jobwaiter disarm cluster.yaml train
+      jobwaiter disarm cluster.yaml --all
+    """
+    if bool(jobs) == every:
+        raise click.UsageError("name the jobs to disarm, or give --all")
+    reporter = TerminalReporter(quiet)
+    with open_cluster(config, cluster_name, reporter) as cluster:
+        done = cluster.disarm(None if every else list(jobs), node_ip=node_ip)
+    if as_json:
+        echo_json({"jobs": [{"job": job, "result": what} for job, what in done]})
+    late = [job for job, what in done if what.startswith("too late")]
+    for job, what in done:
+        if job in late:
+            reporter.error(f"{job}: {what}")
+        else:
+            reporter.phase(f"{job}: {what}")
+    if not done:
+        reporter.phase("no job has a stop armed")
+    raise Exit(1 if late else 0)

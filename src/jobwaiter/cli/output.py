@@ -215,6 +215,7 @@ def print_result(
     as_json: bool,
     resume: str = "",
     log_tail: list[str] | None = None,
+    disarm: str = "",
 ) -> None:
     """The result: one JSON object with ``--json``, and lines on stderr. ``log_tail``: the
     last lines of a failed job's log (None: not read), shown before the result line, even
@@ -244,6 +245,10 @@ def print_result(
                              f"again: {resume}")
     elif result.outcome in (Outcome.TIMEOUT, Outcome.INTERRUPTED) and resume:
         error_line(reporter, f"the job keeps running; to wait again: {resume}")
+    elif result.outcome is Outcome.DETACHED and resume:
+        reporter.phase(f"to follow it: {resume}")
+        if disarm:
+            reporter.phase(f"to cancel a stop armed for it: {disarm}")
     elif result.outcome is Outcome.UNREACHABLE and resume:
         error_line(reporter, f"the job may still be running; to wait for it: {resume}")
 

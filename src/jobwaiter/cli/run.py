@@ -19,6 +19,7 @@ from jobwaiter.cli.common import (
     option_table,
     quiet_option,
     resume_command,
+    watch_options,
     yes_option,
 )
 from jobwaiter.cli.complete import complete_waiters
@@ -57,6 +58,7 @@ def job_options(f: Any) -> Any:
                      help="A label to name the job by in wait, logs and kill (shown by "
                           "jobs): printable, at most 64 characters, not only hex digits, "
                           "not starting with @, - or jobwaiter-."),
+        watch_options,
         yes_option,
         quiet_option,
         json_option,
@@ -70,7 +72,8 @@ def _finish(result: JobResult, reporter: TerminalReporter, as_json: bool, config
             cluster_name: str | None, node_ip: str | None = None,
             log_tail: list[str] | None = None) -> None:
     resume = resume_command(config, result.session, cluster_name, node_ip)
-    print_result(result, reporter, as_json, resume, log_tail)
+    disarm = resume_command(config, result.session, cluster_name, node_ip, "disarm")
+    print_result(result, reporter, as_json, resume, log_tail, disarm)
     raise Exit(exit_code(result))
 
 
@@ -107,7 +110,8 @@ def exec_cmd(config: str, cmd: str, tail_on_failure: int, yes: bool, quiet: bool
     req = JobRequest.of(cmd, **options)
     nodes.check_options(all_nodes, req.node_ip, no_parallel, tmux=req.session == "tmux",
                         screen=req.session == "screen", job_waiter=req.job_waiter,
-                        job_log=req.job_log, job_timeout=req.timeout, name=req.label)
+                        job_log=req.job_log, job_timeout=req.timeout, name=req.label,
+                        detach=req.detach, watch=req.watch)
     reporter = TerminalReporter(quiet)
     cluster = open_cluster(config, cluster_name, reporter, yes)
     with cluster:

@@ -20,7 +20,7 @@ from jobwaiter.cluster.nodes import control_on_workers, find_node
 from jobwaiter.cluster.providers import Provider, provider_for
 from jobwaiter.cluster.status import ClusterStatus, cluster_status
 from jobwaiter.errors import UsageError
-from jobwaiter.jobs import listing, manage
+from jobwaiter.jobs import listing, manage, watch
 from jobwaiter.jobs.events import NullReporter, Reporter
 from jobwaiter.jobs.everywhere import NodeOutput, NodesResult, run_everywhere
 from jobwaiter.jobs.nodes import NodeRun, done_lines, raise_failed
@@ -236,8 +236,8 @@ class Cluster:
         site = self._job_site(req)
         # Every problem surfaces before the cluster starts; the waiters are built once.
         plan = plan_job(site, req)
-        self._start_first(req.start)
-        return run_job(site, req, plan, loop)
+        path = self._start_with_watch(site, plan, req)
+        return run_job(site, req, plan, loop, path)
 
     def exec_all(
         self,
@@ -276,9 +276,24 @@ class Cluster:
             raise UsageError("submit runs on the head (--node-ip is for exec)")
         site = self.site()
         plan = plan_job(site, req)
-        self._start_first(req.start)
+        path = self._start_with_watch(site, plan, req)
         prepared.place(site.head, self.reporter)
-        return submitted(run_job(site, req, plan, loop), req, runner)
+        return submitted(run_job(site, req, plan, loop, path), req, runner)
+
+    def _start_with_watch(self, site: JobSite, plan: JobPlan, req: JobRequest) -> str | None:
+        """``--start`` if asked, and where the job is watched: the head-side code's path, or
+        None for this client. The code is shipped before the start when it can be (a
+        ``--watch head`` that cannot work fails before anything runs); with ``--start`` the
+        head may not be up before it."""
+        mode = watch.check_request(site, plan, req)
+        path = None
+        if mode != "client" and not req.start:
+            path = watch.prepare(site, mode)
+            mode = mode if path else "client"
+        self._start_first(req.start)
+        if mode != "client" and path is None:
+            path = watch.prepare(site, mode)
+        return path
 
     def _job_site(self, req: JobRequest) -> JobSite:
         site = self.site(req.node_ip)
@@ -305,10 +320,22 @@ class Cluster:
         stop: bool = False,
         loop: WaitLoop | None = None,
         node_ip: str | None = None,
+        watch: str | None = None,
+        detach: bool = False,
     ) -> JobResult:
-        """Wait again for a job started earlier (by default with the SPEC it started with)."""
+        """Wait again for a job started earlier (by default with the SPEC it started with);
+        a job the head watches is followed there. ``detach`` hands the job to the head's
+        watch and returns (outcome ``detached``)."""
         return manage.wait_job(self.site(node_ip), session, job_waiter, job_timeout, stop,
-                               loop)
+                               loop, watch, detach)
+
+    def disarm(
+        self, jobs: list[str] | None = None, node_ip: str | None = None
+    ) -> list[tuple[str, str]]:
+        """Cancel the stops armed after ``jobs`` (None: every job with one); returns
+        ``(job, what)`` with ``what`` "disarmed", "already disarmed", "nothing armed" or
+        "too late: ..." (a stop that has begun)."""
+        return manage.disarm_jobs(self.site(node_ip), jobs)
 
     def jobs(
         self,

@@ -251,6 +251,8 @@ class ClusterConfig(_Strict):
     worker_start_commands: list[str] = Field(default_factory=list)
     worker_stop_commands: list[str] = Field(default_factory=list)
     runtime: RuntimeSection | None = None
+    #: Where jobs are watched unless --watch says otherwise (see jobs/watch.py).
+    watch: Literal["auto", "head", "client"] = "auto"
 
 
 def load_config(path: str | Path, cluster_name: str | None = None) -> ClusterConfig:

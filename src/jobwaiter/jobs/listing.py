@@ -80,4 +80,8 @@ def job_row(record: JobRecord, now: float | None = None) -> dict[str, Any]:
         # A stop that ran inside the job's session, when one was asked for (None: not yet
         # or not asked).
         "stop_status": record.stop_status,
+        # Who waits for the job: "head" (its watcher) or None (a client, if one still does).
+        "watched_by": "head" if record.watched else None,
+        "stop_armed": record.stop_armed,
+        "stop_claim": record.stop_claim or None,
     }

@@ -7,15 +7,17 @@ import time
 from dataclasses import dataclass, replace
 
 from jobwaiter.errors import CommandError, UsageError
+from jobwaiter.jobs import watch
 from jobwaiter.jobs.names import records_to_read, resolve_job
-from jobwaiter.jobs.plan import plan_job
+from jobwaiter.jobs.plan import JobPlan, plan_job
 from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult, Outcome, StopReport
-from jobwaiter.jobs.run import finish_wait
+from jobwaiter.jobs.run import finish_wait, follow_job, watched
 from jobwaiter.jobs.site import JobSite
+from jobwaiter.jobs.stop import DISARMED, claim, stop_after
 from jobwaiter.records import JobRecord, is_name
 from jobwaiter.records.read import read_records
-from jobwaiter.sessions import follow_argv, kill_argv, prune_argv
+from jobwaiter.sessions import follow_argv, kill_argv, prune_argv, rearm_argv
 from jobwaiter.waiters.loop import WaitLoop
 
 DAY = 86400.0
@@ -34,25 +36,67 @@ def wait_job(
     timeout: float | None = None,
     stop: bool = False,
     loop: WaitLoop | None = None,
+    watch_mode: str | None = None,
+    detach: bool = False,
 ) -> JobResult:
     """Wait again for a job started earlier, with the SPEC it was started with unless another
-    is given. A job that has ended returns at once with its recorded outcome."""
+    is given. A job that has ended returns at once with its recorded outcome. A job the head
+    watches is followed there (and armed again if its watcher is gone); ``detach`` hands the
+    job to the head's watch and returns."""
     record = get_record(site, name)
     name = record.name
     meta = record.meta
     session = meta.get("session") or None
+    if stop and record.stop_claim == DISARMED:
+        site.head.run(rearm_argv(name), timeout=60).check(f"arming the stop after {name}")
+        record = replace(record, stop_claim="")
+    # A stop the head's watch has armed stays armed when this wait does not ask for one.
+    stop = stop or record.watched_stop
     req = JobRequest(command=str(meta.get("command", "")), session=session,
-                     job_waiter=job_waiter or meta.get("spec"), stop=stop, timeout=timeout)
+                     job_waiter=job_waiter or meta.get("spec"), stop=stop, timeout=timeout,
+                     watch=watch_mode, detach=detach)
     log = meta.get("log")
     plan = replace(plan_job(site, req, name=name), log=str(log) if log else None)
     base = JobResult(Outcome.STARTED, name, session=name if session else None,
                      session_kind=session, log_path=f"~/{log}" if log else None,
                      started_at=record.started_at, ended_at=record.ended_at,
                      exit_status=record.exit_status)
+    if record.watched or detach or watch.mode_of(watch_mode, site) == "head":
+        result = _wait_on_head(site, plan, req, record, base, loop)
+        if result is not None:
+            return result
     result = finish_wait(site, plan, base, loop, record.started_at)
     if not record.stop_in_session:
         return result
     return _with_session_stop(site, result)
+
+
+def _wait_on_head(
+    site: JobSite,
+    plan: JobPlan,
+    req: JobRequest,
+    record: JobRecord,
+    base: JobResult,
+    loop: WaitLoop | None,
+) -> JobResult | None:
+    """``wait`` through the head's watch; None when this client must wait itself."""
+    mode = watch.check_request(site, plan, req)
+    path = None if mode == "client" else watch.prepare(site, mode)
+    if path is None:
+        return None
+    rearm = req.detach or not record.watched or (plan.stop is not None
+                                                 and not record.watched_stop)
+    if not rearm:
+        followed = follow_job(site, path, plan, base, req.timeout)
+        if followed.result is not None and not followed.unwatched:
+            result = followed.result
+            if plan.stop is not None and result.stop is None:
+                # Asked for now, after a watch that had no stop to run.
+                result = stop_after(site, plan.stop, result)
+            return result
+        site.reporter.warn(f"the head's watch of {plan.name} ended without a result: "
+                           f"{followed.unwatched}; arming it again")
+    return watched(site, plan, base, path, req.detach, loop, req.timeout)
 
 
 def _with_session_stop(site: JobSite, result: JobResult) -> JobResult:
@@ -174,3 +218,26 @@ def kill_job(site: JobSite, name: str, signum: int, grace: float = 10.0) -> Kill
     if words[0] == "lost":
         return KillReport("lost", None, number)
     return KillReport("killed" if words[0] == "status" else "ended", number)
+
+
+def disarm_jobs(site: JobSite, names: list[str] | None) -> list[tuple[str, str]]:
+    """Cancel the stops armed after these jobs (None: every job with one on the node); a
+    stop already claimed by whoever runs it is too late. Returns ``(job, what)``, ``what``
+    one of "disarmed", "already disarmed", "nothing armed", "too late: ..."."""
+    if names is None:
+        records = [r for r in read_records(site.head) if r.stop_armed]
+    else:
+        records = [get_record(site, n) for n in names]
+    done = []
+    for record in records:
+        if not (record.meta.get("stop") or record.watched_stop):
+            done.append((record.name, "nothing armed"))
+            continue
+        taken = claim(site, record.name, DISARMED)
+        if taken is None:
+            done.append((record.name, "disarmed"))
+        elif taken == DISARMED:
+            done.append((record.name, "already disarmed"))
+        else:
+            done.append((record.name, f"too late: the stop was claimed by {taken}"))
+    return done

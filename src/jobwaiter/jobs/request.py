@@ -56,6 +56,8 @@ class JobOptions(TypedDict, total=False):
     env: Mapping[str, str] | Sequence[str] | None
     node_ip: str | None
     label: str | None
+    watch: str | None
+    detach: bool
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class JobRequest:
     start: bool = False               # start the cluster first
     node_ip: str | None = None        # run on this node (an address of the config)
     label: str | None = None          # --name: a label to name the job by later
+    watch: str | None = None          # --watch auto|head|client (None: the config's)
+    detach: bool = False              # return once the head watches the job
 
     @classmethod
     def of(cls, command: str, **options: Unpack[JobOptions]) -> JobRequest:
@@ -93,7 +97,8 @@ class JobRequest:
                    job_waiter=options.get("job_waiter"), job_log=options.get("job_log", False),
                    stop=options.get("stop", False), timeout=options.get("job_timeout"),
                    env=pairs, start=options.get("start", False),
-                   node_ip=options.get("node_ip") or None, label=options.get("label"))
+                   node_ip=options.get("node_ip") or None, label=options.get("label"),
+                   watch=options.get("watch"), detach=options.get("detach", False))
 
     def __post_init__(self) -> None:
         if self.label is not None:

@@ -8,7 +8,8 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from jobwaiter.errors import ConnectionLost
+from jobwaiter.errors import ConnectionLost, TransportError
+from jobwaiter.jobs import watch
 from jobwaiter.jobs.plan import JobPlan
 from jobwaiter.jobs.result import JobResult, Outcome
 from jobwaiter.jobs.site import JobSite
@@ -25,16 +26,21 @@ if TYPE_CHECKING:
 
 
 def run_job(
-    site: JobSite, req: JobRequest, plan: JobPlan, loop: WaitLoop | None = None
+    site: JobSite,
+    req: JobRequest,
+    plan: JobPlan,
+    loop: WaitLoop | None = None,
+    watch_path: str | None = None,
 ) -> JobResult:
     """Launch the job ``plan_job`` planned for ``req`` and wait for it; ``req`` gives what
-    the plan leaves out (the ``--env`` values)."""
+    the plan leaves out (the ``--env`` values). With ``watch_path`` (the head-side code,
+    ``watch.prepare``), the head watches the job and the client follows it."""
     report = site.reporter
     head = site.head
     name = plan.name
     log = plan.log or ""
     stop_script = ""
-    if plan.stop is not None and plan.stop_in_session:
+    if plan.stop is not None and plan.stop_in_session and watch_path is None:
         stop_script = plan.stop.head.script()
         if plan.stop.reaches_workers:
             report.warn("--stop inside the session runs only the head's stop commands; "
@@ -82,11 +88,78 @@ def run_job(
     report.phase(f"attach: {shlex.join(attach)}")
     if log:
         report.phase(f"log: ~/{log}")
+    if watch_path is not None:
+        return watched(site, plan, base, watch_path, req.detach, loop)
     if plan.hold:
         if plan.stop is not None:
             report.phase("the cluster will be stopped inside the session when the job ends")
         return replace(base, message=f"started in {plan.session} session {name}")
     return finish_wait(site, plan, base, loop, started_at)
+
+
+def watched(
+    site: JobSite,
+    plan: JobPlan,
+    base: JobResult,
+    path: str,
+    detach: bool,
+    loop: WaitLoop | None,
+    follow_for: float | None = None,
+) -> JobResult:
+    """Arm the head's watch of a started job, then return (``detach``, or a session without
+    a waiter: nothing to wait for) or follow it. A watcher that does not take the job leaves
+    the waiting to this client; a watch that ends without a result (the watcher was killed)
+    is armed again once."""
+    for attempt in (1, 2):
+        try:
+            pid = watch.arm(site, path, plan)
+        except watch.WatchUnavailable as exc:
+            if detach:
+                return replace(base, outcome=Outcome.ERROR,
+                               message=f"the job runs, but the head's watcher did not "
+                                       f"confirm that it watches it: {exc}")
+            site.reporter.warn(f"the head's watcher did not take the job ({exc}); this "
+                               "client waits for it")
+            break
+        site.reporter.phase(f"the head watches job {plan.name} (watcher pid {pid})"
+                            + (" and stops the cluster when it ends" if plan.stop else ""))
+        if detach:
+            return watch.detached(base, pid)
+        if plan.hold:
+            return replace(base, message=f"started in {plan.session} session {plan.name}; "
+                                         "the head stops the cluster when it ends")
+        followed = follow_job(site, path, plan, base, follow_for)
+        if followed.result is not None and not followed.unwatched:
+            return followed.result
+        site.reporter.warn(f"the head's watch of {plan.name} ended without a result: "
+                           f"{followed.unwatched}" + ("; arming it again" if attempt == 1
+                                                      else ""))
+    if plan.hold:
+        return replace(base, message=f"started in {plan.session} session {plan.name}")
+    return finish_wait(site, plan, base, loop, base.started_at)
+
+
+def follow_job(
+    site: JobSite, path: str, plan: JobPlan, base: JobResult, follow_for: float | None
+) -> watch.Followed:
+    """Follow one job's watch on the head; a timeout, an interrupt or a lost connection end
+    the following (as a result saying so), never the head's watch."""
+    got: dict[str, watch.Followed] = {}
+    deadline = None if follow_for is None else time.monotonic() + follow_for
+    keeps = "the head keeps watching the job" + (
+        " and stops the cluster when it ends" if plan.stop else "")
+    try:
+        left = watch.follow(site, path, [plan.name], got.__setitem__, deadline)
+    except TransportError as exc:
+        return watch.Followed(replace(base, outcome=Outcome.UNREACHABLE,
+                                      message=f"the head cannot be reached ({exc}); {keeps}"))
+    except KeyboardInterrupt:
+        return watch.Followed(replace(base, outcome=Outcome.INTERRUPTED,
+                                      message=f"stopped following; {keeps}"))
+    if left:
+        return watch.Followed(replace(base, outcome=Outcome.TIMEOUT,
+                                      message=f"stopped following (--job-timeout); {keeps}"))
+    return got[plan.name]
 
 
 def _lost_contact(base: JobResult, exc: ConnectionLost) -> JobResult:

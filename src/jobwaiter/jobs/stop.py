@@ -79,6 +79,9 @@ def _raise(failed: list[_NodeStopped], what: str) -> None:
 
 # -- --stop after a job ----------------------------------------------------------------------
 
+#: A stop claim that ``disarm`` made: the stop will not run (``wait --stop`` arms it again).
+DISARMED = "disarmed"
+
 #: The outcomes after which the job's end is known, so the cluster may be stopped.
 STOP_AFTER = (Outcome.SUCCEEDED, Outcome.FAILED, Outcome.LOST, Outcome.WAITER_FAILED,
               Outcome.KILLED)
@@ -91,7 +94,7 @@ def stop_after(site: JobSite, plan: StopPlan | None, result: JobResult) -> JobRe
     if plan is None:
         return result
     if result.outcome is Outcome.LOST:
-        result = _unless_survivors(site, result)
+        result = unless_survivors(site, result)
     if result.outcome not in STOP_AFTER:
         site.reporter.warn(f"not stopping the cluster: the job's outcome is {result.outcome}")
         return replace(result, stop=StopReport.declined(str(result.outcome)))
@@ -108,6 +111,9 @@ def stop_after(site: JobSite, plan: StopPlan | None, result: JobResult) -> JobRe
     except (CommandError, TransportError) as exc:
         stop = StopReport(False, False, f"cannot claim the stop: {exc}")
     else:
+        if taken == DISARMED:
+            site.reporter.warn("not stopping the cluster: the stop was disarmed")
+            return replace(result, stop=StopReport.declined("disarmed"))
         if taken is not None:
             site.reporter.warn(f"not stopping the cluster: {taken} has already stopped it "
                                "for this job")
@@ -142,7 +148,7 @@ def stop_now(site: JobSite, plan: StopPlan) -> StopReport:
     return StopReport(True, True, "; ".join(lines))
 
 
-def _unless_survivors(site: JobSite, result: JobResult) -> JobResult:
+def unless_survivors(site: JobSite, result: JobResult) -> JobResult:
     """Lost is not ended: look once more, right before a stop, for processes of the job."""
     try:
         answer = site.head.run(survivors_argv(result.job), idempotent=True, timeout=60)

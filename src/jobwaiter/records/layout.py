@@ -83,6 +83,11 @@ class JobRecord:
     problem: str = ""
     #: The signal ``jobwaiter kill`` sent while the job ran (None: it was not killed).
     killed_by: int | None = None
+    #: The head's watcher was given the job (``jobwaiter.watch``), and with a stop.
+    watched: bool = False
+    watched_stop: bool = False
+    #: Who claimed the stop after the job ("" nobody yet; "disarmed" by ``disarm``).
+    stop_claim: str = ""
 
     @property
     def session(self) -> str | None:
@@ -149,6 +154,13 @@ class JobRecord:
         return not self.ended and not self.wrapper_alive and not self.session_alive
 
     @property
+    def stop_armed(self) -> bool:
+        """A ``--stop`` that will still run when the job ends: asked for, not yet claimed by
+        anyone (nor disarmed), and the job not over."""
+        asked = bool(self.meta.get("stop")) or self.watched_stop
+        return asked and not self.stop_claim and self.alive
+
+    @property
     def stop_in_session(self) -> bool:
         """Whether the job's own session stops the cluster (``--stop`` without a waiter)."""
         return bool(self.meta.get("stop")) and not self.meta.get("spec") and bool(self.session)
@@ -187,6 +199,9 @@ class JobRecord:
             stop_log=fields.get("stop_log", ""),
             problem="; ".join(problems),
             killed_by=_small_int(fields.get("killed")),
+            watched=fields.get("watched", "").startswith("head"),
+            watched_stop=fields.get("watched") == "head stop",
+            stop_claim=fields.get("claim", "").strip(),
         )
 
 

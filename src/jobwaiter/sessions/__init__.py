@@ -15,6 +15,7 @@ from jobwaiter.sessions.scripts import (
     launch_argv,
     launch_input,
     prune_argv,
+    rearm_argv,
     survivors_argv,
     wrapper_text,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "launch_argv",
     "launch_input",
     "prune_argv",
+    "rearm_argv",
     "session_kind",
     "survivors_argv",
     "wrapper_text",

@@ -57,6 +57,11 @@ def claim_argv(name: str, by: str) -> list[str]:
     return ["bash", "-c", _script("claim.sh"), "jw", name, by]
 
 
+def rearm_argv(name: str) -> list[str]:
+    """Remove a ``disarmed`` stop claim of job ``name`` (``wait --stop`` arms it again)."""
+    return ["bash", "-c", _script("rearm.sh"), "jw", name]
+
+
 def survivors_argv(name: str) -> list[str]:
     """Count the processes of a job that still run (prints ``alive <n>``)."""
     return ["bash", "-c", _script("lib.sh", "survivors.sh"), "jw", name]

@@ -25,4 +25,8 @@ for n in "$@"; do
     echo "stop running"
   fi
   if printf '%s\n' "$tmux_alive" "$screen_alive" | grep -qx -- "$n"; then echo "session alive"; fi
+  if [ -f "$n/watch.json" ]; then
+    if grep -q '"stop": {' "$n/watch.json"; then echo "watched head stop"; else echo "watched head"; fi
+  fi
+  [ ! -s "$n/stop.claim" ] || printf 'claim %s\n' "$(head -n 1 "$n/stop.claim")"
 done

@@ -77,13 +77,18 @@ ln "$d/status.$$" "$d/status" 2>/dev/null
 rm -f "$d/status.$$"
 exec 9>&-
 
+# The stop is claimed like any other (sh/claim.sh): `jobwaiter disarm` may have taken it.
+if [ -f "$d/stop.sh" ] && ! (set -C; echo "the job's session" > "$d/stop.claim") 2>/dev/null
+then
+  rm -f "$d/stop.sh"
+fi
 if [ -f "$d/stop.sh" ]; then
   (umask "$jw_umask"; exec env -i -- "${jw_stop_env[@]}" "$BASH" "$d/stop.sh") \
     > "$d/stop.log" 2>&1 8>&-
   printf '%s %s\n' "$?" "$(date +%s.%N)" > "$d/stop_status.$$"
   mv -f "$d/stop_status.$$" "$d/stop_status"
-  exec 8>&-
 fi
+[ ! -e /dev/fd/8 ] || exec 8>&-
 
 # A job ended by `jobwaiter kill` is not held open: kill ends its session, and a shell kept
 # there (it carries JOBWAITER_JOB and ignores TERM) would look like the job still running.

@@ -1,0 +1,301 @@
+"""The client's side of the head's watch (``jobwaiter.watch`` is the head's): decide where a
+job is watched, ship the head-side code, arm the job, and follow what the head records.
+
+``--watch auto`` (the default) watches on the head when that works: a job in a session, every
+waiter one the head can run (jobwaiter's own, not a user's class), no worker to stop (the
+head does not reach the workers), python3 3.8+ on the head. Otherwise the client waits, as
+it always did, after one warning line saying why; ``--watch head`` makes any of those a
+usage error, before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jobwaiter
+from jobwaiter.errors import TransportError, UsageError
+from jobwaiter.jobs.plan import JobPlan
+from jobwaiter.jobs.result import JobResult, Outcome
+from jobwaiter.jobs.site import JobSite
+from jobwaiter.waiters.blocking import BlockingWaiter
+
+if TYPE_CHECKING:
+    from jobwaiter.jobs.request import JobRequest
+
+MODES = ("auto", "head", "client")
+LIB_DIR = ".jobwaiter/lib"
+#: What the head runs: these packages and modules of jobwaiter, nothing else (no CLI, no
+#: config schema); all standard library, python3 3.8+.
+_PACKAGES = ("records", "sessions", "waiters", "runtimes", "transport", "jobs", "watch")
+_MODULES = ("__init__.py", "errors.py", "outcome.py", "plugins.py", "durations.py")
+
+_RUN_PY = '''\
+import os
+import sys
+
+if sys.version_info < (3, 8):
+    sys.stderr.write("jobwaiter's watch needs python3 3.8 or newer on the head\\n")
+    sys.exit(3)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jobwaiter.watch.__main__ import main  # noqa: E402
+
+sys.exit(main(sys.argv[1:]))
+'''
+
+# Runs on the head: "python <major>.<minor>" (or "python none"), then "have"/"missing".
+_PROBE = r"""
+if command -v python3 >/dev/null 2>&1; then
+  python3 -I -c 'import sys; print("python %d.%d" % sys.version_info[:2])'
+else
+  echo "python none"
+fi
+if [ -f "$1/run.py" ]; then echo have; else echo missing; fi
+"""
+
+# Runs on the head with the bundle on stdin: unpacked beside, then renamed into place, so a
+# half-written copy is never used and two clients shipping at once do not collide.
+_EXTRACT = r"""
+import io, os, shutil, sys, zipfile
+dest = sys.argv[1]
+os.umask(0o077)
+os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
+if os.path.isfile(os.path.join(dest, "run.py")):
+    print("have")
+    sys.exit(0)
+tmp = "%s.tmp.%d" % (dest, os.getpid())
+zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())).extractall(tmp)
+try:
+    os.rename(tmp, dest)
+except OSError:
+    shutil.rmtree(tmp, ignore_errors=True)
+print("put")
+"""
+
+FOLLOW_FOR = 25.0
+
+
+class WatchUnavailable(Exception):
+    """Why the head cannot watch this job."""
+
+
+@cache
+def bundle() -> tuple[str, bytes]:
+    """The head-side code as a zip, and the directory it goes to on the head (named after its
+    content: a changed jobwaiter never runs an older copy)."""
+    root = Path(jobwaiter.__file__).parent
+    names = list(_MODULES)
+    for package in _PACKAGES:
+        names += sorted(str(p.relative_to(root)) for p in (root / package).rglob("*")
+                        if p.is_file() and p.suffix in (".py", ".sh")
+                        and "__pycache__" not in p.parts)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in [("run.py", _RUN_PY.encode()),
+                           *((f"jobwaiter/{n}", (root / n).read_bytes()) for n in names)]:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o600 << 16
+            z.writestr(info, data)
+    data = buf.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:12]
+    return f"{LIB_DIR}/jobwaiter-{jobwaiter.__version__}-{digest}", data
+
+
+def mode_of(req_mode: str | None, site: JobSite) -> str:
+    mode = req_mode or str(site.config.get("watch") or "auto")
+    if mode not in MODES:
+        raise UsageError(f"--watch {mode}: expected one of {', '.join(MODES)}")
+    return mode
+
+
+def static_reason(site: JobSite, plan: JobPlan) -> str | None:
+    """Why the head cannot watch this job, from the plan alone (no remote call)."""
+    if plan.session is None:
+        return "a foreground job is watched by the client that runs it"
+    if not site.node.is_head:
+        return "a job on a worker (--node-ip) is watched from the client"
+    for step in plan.waiters:
+        waiter = step.waiter
+        module = type(waiter).__module__ if waiter is not None else ""
+        if isinstance(waiter, BlockingWaiter) or not module.startswith("jobwaiter."):
+            return f"the waiter {step.spec} is code of this machine, not of the head"
+    if plan.stop is not None and plan.stop.reaches_workers:
+        return "stopping the workers needs them reached from the head, which is not set up"
+    return None
+
+
+def needs_watch(plan: JobPlan) -> bool:
+    """Whether there is anything to watch: a waiter, or a stop after the job."""
+    return plan.session is not None and (bool(plan.waiters) or plan.stop is not None)
+
+
+def check_request(site: JobSite, plan: JobPlan, req: JobRequest) -> str:
+    """The watch mode for this job, checked before anything runs: ``head``, ``client`` or
+    ``auto`` (head if the head can, decided by ``prepare``). UsageError for ``--watch head``
+    or ``--detach`` when the head cannot watch the job."""
+    mode = mode_of(req.watch, site)
+    if req.detach and plan.session is None:
+        raise UsageError("--detach needs --tmux or --screen: a foreground job ends with the "
+                         "command that runs it")
+    if req.detach and mode == "client":
+        raise UsageError("--detach needs the head's watch (--watch auto or head)")
+    if mode == "client" or not needs_watch(plan):
+        return "client"
+    why = static_reason(site, plan)
+    if why is None:
+        return mode
+    if mode == "head" or req.detach:
+        raise UsageError(f"the head cannot watch this job: {why}")
+    site.reporter.warn(f"watching from this client: {why}")
+    return "client"
+
+
+def prepare(site: JobSite, mode: str) -> str | None:
+    """Ship the head-side code if it is not there yet; its directory, or None when the head
+    cannot run it (``auto``: a warning and the client watches; ``head``: UsageError)."""
+    try:
+        return ship(site)
+    except WatchUnavailable as exc:
+        if mode == "head":
+            raise UsageError(f"the head cannot watch this job: {exc}") from None
+        site.reporter.warn(f"watching from this client: {exc}")
+        return None
+
+
+_shipped: dict[tuple[int, str], bool] = {}
+
+
+def ship(site: JobSite) -> str:
+    path, data = bundle()
+    key = (id(site.head), path)
+    if key in _shipped:
+        return path
+    probe = site.head.run(["bash", "-c", _PROBE, "jw", path], idempotent=True, timeout=60)
+    lines = probe.stdout.split("\n")
+    version = next((ln.split()[1] for ln in lines if ln.startswith("python ")), "none")
+    if version == "none":
+        raise WatchUnavailable("the head has no python3")
+    major, _, minor = version.partition(".")
+    if not (major.isdigit() and minor.isdigit()) or (int(major), int(minor)) < (3, 8):
+        raise WatchUnavailable(f"the head's python3 is {version}; the watch needs 3.8+")
+    if "have" not in lines:
+        put = site.head.run(["python3", "-I", "-c", _EXTRACT, path], input=data, timeout=120)
+        if not put.ok:
+            raise WatchUnavailable(f"cannot put the watch's code on the head: "
+                                   f"{put.tail(2) or put.exit_status}")
+    _shipped[key] = True
+    return path
+
+
+def _argv(path: str, *args: str) -> list[str]:
+    return ["python3", "-I", f"{path}/run.py", *args]
+
+
+def order(plan: JobPlan, site: JobSite) -> dict[str, Any]:
+    """What the head is given: the plan and the config as plain data."""
+    return {"plan": plan.to_dict(), "config": dict(site.config),
+            "version": jobwaiter.__version__}
+
+
+def arm(site: JobSite, path: str, plan: JobPlan) -> str:
+    """Hand the job to the head's watcher; returns the watcher's pid once it has taken the
+    job. WatchUnavailable when it did not confirm."""
+    answer = site.head.run(_argv(path, "arm"), input=json.dumps(order(plan, site)).encode(),
+                           timeout=60)
+    words = answer.stdout.split(maxsplit=1)
+    if answer.ok and words[:1] == ["watching"]:
+        return words[1].strip() if len(words) > 1 else "?"
+    why = answer.stdout.strip()
+    why = why[len("not-watching "):] if why.startswith("not-watching ") else why
+    why = why or answer.tail(2)
+    raise WatchUnavailable(why or f"exit status {answer.exit_status}")
+
+
+@dataclass(frozen=True)
+class Followed:
+    """How following a job ended: its ``result``, or ``unwatched`` (why nobody watches it on
+    the head any more; ``result`` then holds what was recorded, if anything)."""
+
+    result: JobResult | None = None
+    unwatched: str = ""
+
+
+def follow(
+    site: JobSite,
+    path: str,
+    names: list[str],
+    on_result: Callable[[str, Followed], None],
+    deadline: float | None = None,
+    reconnect_for: float = 900.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[str]:
+    """Follow the head's watch of ``names`` over one connection, calling ``on_result`` as each
+    job's watch ends; returns the names still pending at ``deadline`` (a ``clock()`` time).
+    An unreachable head is retried for ``reconnect_for`` seconds, then TransportError."""
+    pending = list(names)
+    start = clock()
+    down_since: float | None = None
+
+    def handle(stream: str, line: str) -> None:
+        try:
+            event = json.loads(line) if stream == "stdout" else None
+        except ValueError:
+            return
+        if not isinstance(event, dict) or event.get("job") not in pending:
+            return
+        name = str(event["job"])
+        if event.get("event") == "progress":
+            site.reporter.progress(f"{name}: {event.get('message')} (watched by the head)",
+                                   clock() - start)
+        elif event.get("event") in ("result", "unwatched", "unknown"):
+            pending.remove(name)
+            on_result(name, _followed(event))
+
+    while pending:
+        budget = FOLLOW_FOR if deadline is None else min(FOLLOW_FOR, deadline - clock())
+        if budget <= 0:
+            return pending
+        try:
+            site.head.run(_argv(path, "follow", "--for", f"{budget:.1f}", *pending),
+                          idempotent=True, timeout=budget + 60, output=handle)
+        except TransportError as exc:
+            down_since = down_since or clock()
+            if clock() - down_since > reconnect_for:
+                raise
+            site.reporter.progress(f"head unreachable, reconnecting ({exc})",
+                                   clock() - start)
+            sleep(min(5.0, max(0.5, clock() - down_since)))
+            continue
+        down_since = None
+    return pending
+
+
+def _followed(event: dict[str, Any]) -> Followed:
+    data = event.get("result")
+    result = None
+    if isinstance(data, dict):
+        try:
+            result = JobResult.from_dict(data)
+        except (ValueError, KeyError, TypeError):
+            result = None
+    if event.get("event") == "result" and result is not None:
+        return Followed(result)
+    if event.get("event") == "unknown":
+        return Followed(None, "the job's record is gone from the head")
+    return Followed(result, str(event.get("why") or "the head's watch ended without a result"))
+
+
+def detached(base: JobResult, pid: str, resume: str = "") -> JobResult:
+    return JobResult(Outcome.DETACHED, base.job, session=base.session,
+                     session_kind=base.session_kind, log_path=base.log_path,
+                     started_at=base.started_at,
+                     message=f"the head watches the job (watcher pid {pid}){resume}")

@@ -1,0 +1,173 @@
+"""The head's side of the watch, as the client runs it: ``python3 -I run.py COMMAND``.
+
+    serve                 run the watcher (started by ``arm``, detached)
+    arm                   stdin: the order (JSON); start the watcher if none runs, and wait
+                          until it has taken the job. Prints "watching <pid>" (exit 0) or
+                          "not-watching <why>" (exit 1)
+    follow [--for S] NAME...
+                          print one JSON line per event of these jobs (progress, result,
+                          unwatched) for at most S seconds; "more" when some are still
+                          pending
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+from jobwaiter.jobs.plan import JobPlan
+from jobwaiter.records import check_name
+from jobwaiter.watch import files
+from jobwaiter.watch.files import CLAIM, ORDER, PROGRESS, RESULT, WATCHING, job_dir
+
+#: What the watcher must not inherit from the process that started it: the name of a job it
+#: might run inside (its processes would count as that job's), shell start-up hooks, and a
+#: session's handles.
+_NOT_INHERITED = ("JOBWAITER_JOB", "BASH_ENV", "ENV", "TMUX", "TMUX_PANE", "STY", "WINDOW",
+                  "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")
+ARM_CONFIRM = 20.0
+SPAWN_GRACE = 5.0
+
+
+def _emit(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data) + "\n")
+    sys.stdout.flush()
+
+
+def _spawn_watcher() -> None:
+    files.ensure_dir(files.watch_dir())
+    run_py = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "run.py")
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+    out = os.open(str(files.watch_dir() / "watcher.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                  0o600)
+    try:
+        # A session of its own, no terminal, nothing of the SSH connection: it outlives the
+        # client, the connection and the job's session.
+        subprocess.Popen([sys.executable, "-I", run_py, "serve"], stdin=subprocess.DEVNULL,
+                         stdout=out, stderr=out, start_new_session=True, close_fds=True,
+                         cwd=str(files.home()), env=env)
+    finally:
+        os.close(out)
+
+
+def arm(text: str) -> int:
+    try:
+        order = json.loads(text)
+        plan = JobPlan.from_dict(order["plan"])
+        if not isinstance(order.get("config"), dict):
+            raise ValueError("the order has no config")
+        check_name(plan.name)
+    except Exception as exc:
+        print(f"not-watching bad order: {type(exc).__name__}: {exc}")
+        return 1
+    d = job_dir(plan.name)
+    if not d.is_dir():
+        print(f"not-watching no job {plan.name} on this node")
+        return 1
+    before = files.read_text(d / WATCHING)
+    files.write_private(d / ORDER, json.dumps(order) + "\n")
+    if plan.stop is not None and (files.read_text(d / CLAIM) or "").strip() == files.DISARMED:
+        os.unlink(str(d / CLAIM))  # armed again
+    deadline = time.monotonic() + ARM_CONFIRM
+    spawned = -1e9
+    while time.monotonic() < deadline:
+        taken = files.read_text(d / WATCHING)
+        running = files.watcher_running()
+        if running and taken and (taken != before or _by_live_watcher(taken)):
+            print(f"watching {taken.split()[0]}")
+            return 0
+        # One start at a time: a watcher takes a moment to hold its lock, and one started
+        # just as the watcher in charge exits must not pile up behind it.
+        if not running and time.monotonic() - spawned > SPAWN_GRACE:
+            _spawn_watcher()
+            spawned = time.monotonic()
+        time.sleep(0.05)
+    print("not-watching the watcher did not take the job in time (see "
+          "~/.jobwaiter/watch/watcher.log)")
+    return 1
+
+
+def _by_live_watcher(taken: str) -> bool:
+    """The job was taken by the watcher that runs now (arming it again changes nothing but
+    the order, which the watcher reads again before the stop)."""
+    pid = (files.read_text(files.watch_dir() / "watcher.pid") or "").split()[:1]
+    return bool(pid) and taken.split()[:1] == pid
+
+
+def follow(names: list[str], budget: float) -> int:
+    for name in names:
+        check_name(name)
+    pending = list(dict.fromkeys(names))
+    seen: dict[str, str] = {}
+    deadline = time.monotonic() + budget
+    boot = files.boot_id()
+    while pending:
+        for name in list(pending):
+            d = job_dir(name)
+            if not d.is_dir():
+                _emit({"job": name, "event": "unknown"})
+                pending.remove(name)
+                continue
+            result = files.read_json(d / RESULT)
+            if isinstance(result, dict) and not result.get("stop_pending"):
+                _emit({"job": name, "event": "result", "result": result})
+                pending.remove(name)
+                continue
+            message = (files.read_text(d / PROGRESS) or "").strip()
+            if message and message != seen.get(name):
+                seen[name] = message
+                _emit({"job": name, "event": "progress", "message": message})
+            why = _unwatched(d, boot)
+            if why:
+                event: dict[str, Any] = {"job": name, "event": "unwatched", "why": why}
+                if isinstance(result, dict):
+                    event["result"] = result
+                _emit(event)
+                pending.remove(name)
+        if not pending or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    if pending:
+        _emit({"event": "more", "jobs": pending})
+    return 0
+
+
+def _unwatched(d: Any, boot: str) -> str:
+    """Why nobody watches the job any more ("" while someone does)."""
+    if not (d / ORDER).exists():
+        return "the job is not watched by the head"
+    taken = (files.read_text(d / WATCHING) or "").split()
+    if len(taken) >= 2 and taken[1] != boot:
+        return "the head has rebooted since its watcher took the job"
+    if files.watcher_running():
+        return ""
+    return "no watcher runs on the head (it was killed, or the head rebooted)"
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    command, args = argv[0], argv[1:]
+    if command == "serve":
+        from jobwaiter.watch.watcher import serve
+
+        return serve()
+    if command == "arm":
+        return arm(sys.stdin.read())
+    if command == "follow":
+        budget = 25.0
+        if args[:1] == ["--for"]:
+            budget, args = float(args[1]), args[2:]
+        return follow(args, budget)
+    print(f"unknown command {command!r}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,122 @@
+"""Where the head's watch keeps its state, and how it writes it (see the package docstring)."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from jobwaiter.records import JOBS_DIR
+
+WATCH_DIR = ".jobwaiter/watch"
+ORDER = "watch.json"
+WATCHING = "watching"
+PROGRESS = "progress"
+RESULT = "result.json"
+CLAIM = "stop.claim"
+HEAD_STOP = "head_stop"
+
+#: What a stop claim says when ``disarm`` made it: the stop will not run (``wait --stop``
+#: removes it again).
+DISARMED = "disarmed"
+
+
+def home() -> Path:
+    return Path(os.environ.get("HOME") or os.path.expanduser("~"))
+
+
+def watch_dir() -> Path:
+    return home() / WATCH_DIR
+
+
+def job_dir(name: str) -> Path:
+    return home() / JOBS_DIR / name
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` at once (a reader sees the old or the new file, never a
+    part), readable by its owner only."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(str(tmp), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(str(tmp), str(path))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(str(tmp))
+        raise
+
+
+def read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def read_json(path: Path) -> Any:
+    text = read_text(path)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def boot_id() -> str:
+    """This boot of the head (Linux): a watcher recorded under another boot is gone."""
+    text = read_text(Path("/proc/sys/kernel/random/boot_id"))
+    return text.strip() if text else "unknown"
+
+
+def ensure_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.chmod(str(path), 0o700)
+
+
+def watcher_running() -> bool:
+    """Whether a watcher holds the watcher lock (it does for its whole life)."""
+    lock = watch_dir() / "watcher.lock"
+    try:
+        fd = os.open(str(lock), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return True
+        raise
+    finally:
+        os.close(fd)
+    return False
+
+
+def claim(name: str, by: str) -> str | None:
+    """Claim the stop after job ``name`` (the same file ``sh/claim.sh`` makes): None when it
+    is ours, else who claimed it first."""
+    path = job_dir(name) / CLAIM
+    try:
+        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return (read_text(path) or "").strip() or "another waiter"
+    with os.fdopen(fd, "w") as f:
+        f.write(by + "\n")
+    return None
+
+
+def log(message: str) -> None:
+    """One line in the watcher's log."""
+    ensure_dir(watch_dir())
+    path = watch_dir() / "watcher.log"
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as f:
+        f.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} [{os.getpid()}] {message}\n")

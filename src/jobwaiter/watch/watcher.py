@@ -1,0 +1,232 @@
+"""The watcher: one process per head user that watches every armed job in a thread, records
+each result, and then runs the job's stop when it is armed and the job's end allows it."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+from jobwaiter import __version__, runtimes
+from jobwaiter.errors import CommandError, JobwaiterError, TransportError
+from jobwaiter.jobs.plan import JobPlan, StopPlan, WaiterStep, with_waiters
+from jobwaiter.jobs.result import JobResult, Outcome, StopReport
+from jobwaiter.jobs.run import finish_wait, read_record
+from jobwaiter.jobs.site import JobSite
+from jobwaiter.jobs.stop import STOP_AFTER, run_stop, unless_survivors
+from jobwaiter.records import JOBS_DIR
+from jobwaiter.records.read import read_records
+from jobwaiter.transport.frame import FramedTransport
+from jobwaiter.transport.local import LocalTransport
+from jobwaiter.transport.node import Node
+from jobwaiter.waiters.session import session_waiter
+from jobwaiter.watch import files
+from jobwaiter.watch.files import (
+    CLAIM,
+    HEAD_STOP,
+    ORDER,
+    PROGRESS,
+    RESULT,
+    WATCHING,
+    job_dir,
+)
+
+#: Who the watcher is in a stop claim.
+BY = "the head's watch"
+#: How long the watcher stays up with nothing to watch (a client arming a job in that time
+#: reuses it).
+IDLE_EXIT = 30.0
+SCAN_EVERY = 0.5
+
+
+class FileReporter:
+    """The wait's progress as one line in the record (``progress``), for followers."""
+
+    def __init__(self, name: str) -> None:
+        self.path = job_dir(name) / PROGRESS
+        self.last = ""
+
+    def phase(self, message: str) -> None:
+        self._write(message)
+
+    def progress(self, message: str, elapsed: float) -> None:
+        self._write(message)
+
+    def warn(self, message: str) -> None:
+        self._write("warning: " + message)
+        files.log(message)
+
+    def _write(self, message: str) -> None:
+        if message != self.last:
+            self.last = message
+            files.write_private(self.path, message + "\n")
+
+
+def head_site(name: str, order: dict[str, Any]) -> tuple[JobSite, JobPlan]:
+    """The job's site as the head sees it (this machine is the job's node) and its plan with
+    the waiters built. Raises JobwaiterError when a waiter cannot be built here."""
+    config = order["config"]
+    plan = JobPlan.from_dict(order["plan"])
+    node = Node("head", "127.0.0.1", FramedTransport(LocalTransport("head")), is_head=True)
+    configured = runtimes.configured_runtimes(config)
+
+    def stop_plan() -> StopPlan:
+        if plan.stop is None:
+            raise ValueError("the order has no stop")
+        return plan.stop
+
+    site = JobSite(cluster=plan.cluster, node=node, nodes=(node,), config=config,
+                   runtime_waiters=runtimes.runtime_waiters(configured), stop_plan=stop_plan,
+                   reporter=FileReporter(name))
+    return site, with_waiters(plan, site)
+
+
+def watch_job(name: str) -> None:
+    """Watch one job to its end: wait, record the result, then the stop (if armed)."""
+    d = job_dir(name)
+    order = files.read_json(d / ORDER)
+    if not isinstance(order, dict):
+        files.log(f"{name}: no readable order; not watched")
+        return
+    files.write_private(d / WATCHING, f"{os.getpid()} {files.boot_id()} {time.time():.3f}\n")
+    files.log(f"{name}: watching")
+    try:
+        site, plan = head_site(name, order)
+    except (JobwaiterError, ValueError, KeyError, TypeError) as exc:
+        result = JobResult(Outcome.WAITER_FAILED, name,
+                           message=f"the head's watch cannot run the job's waiters: {exc}")
+        _record(d, result, pending=False)
+        return
+    record = read_record(site, name)
+    base = JobResult(Outcome.STARTED, name, session=name if plan.session else None,
+                     session_kind=plan.session,
+                     log_path=f"~/{plan.log}" if plan.log else None,
+                     started_at=record.started_at)
+    waited = plan if plan.waiters else replace(
+        # Nothing to wait for but the job's end, before its stop (a session without a
+        # waiter).
+        plan, waiters=(WaiterStep(plan.session or "job", session_waiter(plan.session or "tmux")),))
+    result = finish_wait(site, replace(waited, stop=None), base, None, record.started_at)
+    stop = _current_stop(d)
+    _record(d, result, pending=stop is not None)
+    files.log(f"{name}: {result.outcome} ({result.message})")
+    if stop is not None:
+        result = head_stop(site, stop, result)
+        _record(d, result, pending=False)
+        files.log(f"{name}: stop {result.stop.detail if result.stop else ''}")
+
+
+def _current_stop(d: Any) -> StopPlan | None:
+    """The stop as the order says now (``wait --stop`` may have armed one since)."""
+    order = files.read_json(d / ORDER)
+    plan = order.get("plan") if isinstance(order, dict) else None
+    stop = plan.get("stop") if isinstance(plan, dict) else None
+    return StopPlan.from_dict(stop) if isinstance(stop, dict) else None
+
+
+def _record(d: Any, result: JobResult, pending: bool) -> None:
+    data = result.to_dict()
+    data["stop_pending"] = pending
+    files.write_private(d / RESULT, json.dumps(data) + "\n")
+
+
+def head_stop(site: JobSite, plan: StopPlan, result: JobResult) -> JobResult:
+    """The stop after a job, run by the head: the same rules as a client's, with nobody to
+    ask (other jobs running: not stopped), claimed first so that it runs at most once."""
+    if result.outcome is Outcome.LOST:
+        result = unless_survivors(site, result)
+    if result.outcome not in STOP_AFTER:
+        return replace(result, stop=StopReport.declined(str(result.outcome)))
+    others = [r.name for r in read_records(site.head) if r.alive and r.name != result.job]
+    if others:
+        return replace(result, stop=StopReport.declined("other jobs running: "
+                                                        + ", ".join(others)))
+    taken = files.claim(result.job, BY)
+    if taken is not None:
+        why = "disarmed" if taken == files.DISARMED else f"the stop was claimed by {taken}"
+        return replace(result, stop=StopReport.declined(why))
+    d = job_dir(result.job)
+
+    def head_part_next() -> None:
+        # The head's own stop commands may power it off: what happened is readable first.
+        files.write_private(d / HEAD_STOP, f"started {time.time():.3f}\n")
+        started = StopReport(True, None, "the head's stop commands started")
+        _record(d, replace(result, stop=started), pending=True)
+
+    try:
+        lines = run_stop(plan, site.nodes, before_head=head_part_next)
+    except (CommandError, TransportError) as exc:
+        stop = StopReport(True, False, str(exc))
+        if result.outcome is Outcome.SUCCEEDED:
+            return replace(result, outcome=Outcome.STOP_FAILED, stop=stop,
+                           message=f"the job succeeded but stopping the cluster failed: "
+                                   f"{exc}")
+        return replace(result, stop=stop)
+    return replace(result, stop=StopReport(True, True, "; ".join(lines)))
+
+
+def _orders() -> list[str]:
+    jobs = files.home() / JOBS_DIR
+    try:
+        names = sorted(p.parent.name for p in jobs.glob("*/" + ORDER))
+    except OSError:
+        return []
+    return [n for n in names if not _finished(n)]
+
+
+def _finished(name: str) -> bool:
+    data = files.read_json(job_dir(name) / RESULT)
+    return isinstance(data, dict) and not data.get("stop_pending")
+
+
+def serve(idle_exit: float = IDLE_EXIT) -> int:
+    """Run the watcher until it has had nothing to watch for ``idle_exit`` seconds. Returns
+    at once (0) when another watcher runs."""
+    files.ensure_dir(files.watch_dir())
+    lock = os.open(str(files.watch_dir() / "watcher.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(lock)
+        return 0
+    files.write_private(files.watch_dir() / "watcher.pid",
+                        f"{os.getpid()} {files.boot_id()} {__version__}\n")
+    files.log(f"watcher started (jobwaiter {__version__})")
+    threads: dict[str, threading.Thread] = {}
+    idle_since = time.monotonic()
+    while True:
+        for name in _orders():
+            thread = threads.get(name)
+            if thread is None or (not thread.is_alive() and not _finished(name)
+                                  and not (job_dir(name) / CLAIM).exists()):
+                # New, or armed again (wait --stop) after its thread had finished.
+                thread = threading.Thread(target=_guarded, args=(name,), daemon=True,
+                                          name=f"watch-{name}")
+                threads[name] = thread
+                thread.start()
+        live = [n for n, t in threads.items() if t.is_alive()]
+        if live:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since > idle_exit and not _orders():
+            break
+        time.sleep(SCAN_EVERY)
+    files.log("watcher exits: nothing to watch")
+    os.close(lock)
+    return 0
+
+
+def _guarded(name: str) -> None:
+    try:
+        watch_job(name)
+    except BaseException as exc:  # one job's failure must not end the watch of the others
+        files.log(f"{name}: the watch failed: {type(exc).__name__}: {exc}")
+        result = JobResult(Outcome.WAITER_FAILED, name,
+                           message=f"the head's watch failed: {type(exc).__name__}: {exc}")
+        _record(job_dir(name), result, pending=False)
+
+
+__all__ = ["BY", "HEAD_STOP", "WATCHING", "head_stop", "serve", "watch_job"]

@@ -1,0 +1,211 @@
+"""The head keeps watch: the wait and --stop run on the head (the local provider: this
+machine is the head, and the watcher a real detached process), so they survive the client.
+Real tmux; the client is a real process that is killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from jobwaiter import Cluster, Outcome
+from jobwaiter.errors import UsageError
+from polling import wait_for
+
+STOP_LOG = "cluster.log"
+
+
+def _watcher_pid(env) -> int:  # type: ignore[no-untyped-def]
+    return int((env.home / ".jobwaiter" / "watch" / "watcher.pid").read_text().split()[0])
+
+
+def _stopped(env) -> list[str]:  # type: ignore[no-untyped-def]
+    path = env.home / STOP_LOG
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def _result(env, name: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    return json.loads((env.record(name) / "result.json").read_text())  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True)
+def _end_watchers(env):  # type: ignore[no-untyped-def]
+    """The watcher outlives every client by design; the test's ends with the test."""
+    yield
+    pid_file = env.home / ".jobwaiter" / "watch" / "watcher.pid"
+    if pid_file.exists():
+        try:
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
+def test_the_head_waits_records_and_stops(env, cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("exec", str(env.config), "sleep 1; exit 3", "--tmux", "--job-waiter=tmux",
+            "--stop", "-y", "--json")
+    assert r.code == 3, r.err
+    assert r.json["outcome"] == "failed" and r.json["stop"]["ok"] is True, r.json
+    assert "the head watches job" in r.err
+    name = r.json["job"]
+    record = env.record(name)
+    assert (record / "watch.json").exists() and (record / "stop.claim").read_text() == \
+        "the head's watch\n"
+    assert _result(env, name)["outcome"] == "failed"
+    assert _stopped(env) == ["stopped"]
+    # The head's own stop commands started only after the result was recorded.
+    assert not (record / "stop.sh").exists()
+    for f in record.iterdir():
+        assert f.stat().st_mode & 0o077 == 0, f
+
+
+def test_a_client_killed_mid_job_leaves_the_head_to_stop_after_the_end(  # type: ignore[no-untyped-def]
+        env, jobwaiter_argv, cli) -> None:
+    client = subprocess.Popen([*jobwaiter_argv, "exec", str(env.config), "sleep 3",
+                               "--tmux", "--job-waiter=tmux", "--stop", "-y"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(lambda: any((r / "watching").exists() for r in env.jobs.glob("*")), timeout=30)
+    client.send_signal(signal.SIGKILL)
+    client.wait(timeout=10)
+    (record,) = env.jobs.glob("*")
+    assert _stopped(env) == [], "stopped before the job's end"
+    wait_for(lambda: _stopped(env) == ["stopped"], timeout=30)
+    ended = float((record / "status").read_text().split()[1])
+    head_stop = float((record / "head_stop").read_text().split()[1])
+    assert head_stop >= ended
+    # Coming back later: the real status and the stop's result, from the head's record.
+    r = cli("wait", str(env.config), record.name, "--json")
+    assert r.code == 0, r.err
+    assert (r.json["outcome"], r.json["exit_status"]) == ("succeeded", 0)
+    assert r.json["stop"]["ran"] is True and r.json["stop"]["ok"] is True, r.json
+
+
+def test_detach_returns_once_watched_and_wait_follows(env, cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("exec", str(env.config), "sleep 2; echo done", "--tmux", "--job-waiter=tmux",
+            "--detach", "--json")
+    assert r.code == 0, r.err
+    assert r.json["outcome"] == "detached", r.json
+    assert "to follow it: jobwaiter wait" in r.err
+    jobs = {j["session"]: j for j in cli("jobs", str(env.config), "--json").json}
+    assert jobs[r.json["job"]]["watched_by"] == "head"
+    w = cli("wait", str(env.config), r.json["job"], "--json")
+    assert (w.code, w.json["outcome"], w.json["exit_status"]) == (0, "succeeded", 0), w.err
+
+
+def test_disarm_cancels_the_stop_and_wait_stop_arms_it_again(env, cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("exec", str(env.config), "sleep 2", "--tmux", "--job-waiter=tmux", "--stop",
+            "-y", "--detach", "--json")
+    assert r.code == 0, r.err
+    name = r.json["job"]
+    assert cli("jobs", str(env.config), "--json").json[0]["stop_armed"] is True
+    d = cli("disarm", str(env.config), name)
+    assert d.code == 0 and f"{name}: disarmed" in d.err, d.err
+    again = cli("disarm", str(env.config), name)
+    assert again.code == 0 and "already disarmed" in again.err
+    w = cli("wait", str(env.config), name, "--json")
+    assert w.code == 0, w.err
+    assert w.json["stop"] == {"ran": False, "ok": None, "detail": "not stopped: disarmed"}
+    assert _stopped(env) == []
+
+
+def test_disarm_after_the_stop_began_is_too_late(env, cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y",
+            "--json")
+    assert r.code == 0 and _stopped(env) == ["stopped"], r.err
+    d = cli("disarm", str(env.config), r.json["job"], "--json")
+    assert d.code == 1, d.err
+    assert d.json["jobs"][0]["result"].startswith("too late: the stop was claimed by the head")
+
+
+def test_a_killed_watcher_is_noticed_and_the_job_armed_again(env, cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("exec", str(env.config), "sleep 3", "--tmux", "--job-waiter=tmux", "--stop", "-y",
+            "--detach", "--json")
+    assert r.code == 0, r.err
+    os.kill(_watcher_pid(env), signal.SIGKILL)
+    w = cli("wait", str(env.config), r.json["job"], "--json")
+    assert w.code == 0, w.err
+    assert "ended without a result" in w.err and "arming it again" in w.err
+    assert w.json["outcome"] == "succeeded" and w.json["stop"]["ok"] is True, w.json
+    assert _stopped(env) == ["stopped"]
+
+
+def test_two_clients_waiting_with_stop_stop_once(env, cli, jobwaiter_argv) -> None:  # type: ignore[no-untyped-def]
+    # Both wait from the client (no head watch): the claim on the head decides who stops.
+    r = cli("exec", str(env.config), "sleep 2", "--tmux", "--json")
+    name = r.json["job"]
+    waits = [subprocess.Popen([*jobwaiter_argv, "wait", str(env.config), name, "--stop", "-y",
+                               "--watch", "client", "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    results = [json.loads(p.communicate(timeout=60)[0]) for p in waits]
+    ran = [res["stop"]["ran"] for res in results]
+    assert sorted(ran) == [False, True], results
+    declined = next(res for res in results if not res["stop"]["ran"])
+    assert "claimed by a client" in declined["stop"]["detail"]
+
+
+def test_other_jobs_running_keep_the_head_from_stopping(env, cli) -> None:  # type: ignore[no-untyped-def]
+    other = cli("exec", str(env.config), "sleep 30", "--tmux", "--json").json["job"]
+    r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y",
+            "--json")
+    assert r.code == 0, r.err
+    assert r.json["stop"]["ran"] is False
+    assert r.json["stop"]["detail"] == f"not stopped: other jobs running: {other}"
+    assert _stopped(env) == []
+
+
+def test_a_session_without_waiter_is_stopped_by_the_head(env, cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("exec", str(env.config), "sleep 1", "--tmux", "--stop", "-y", "--json")
+    assert (r.code, r.json["outcome"]) == (0, "started"), r.err
+    assert "the head stops the cluster when it ends" in r.json["message"]
+    name = r.json["job"]
+    assert not (env.record(name) / "stop.sh").exists()
+    wait_for(lambda: _stopped(env) == ["stopped"], timeout=30)
+    # The head's stop commands run after the result is recorded; then their outcome is.
+    wait_for(lambda: not _result(env, name)["stop_pending"], timeout=30)
+    assert _result(env, name)["stop"]["ok"] is True
+
+
+def test_where_the_head_cannot_watch(env, cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "mine.py").write_text(
+        "import jobwaiter\n"
+        "class W(jobwaiter.JobWaiter):\n"
+        "    def wait_for_completion(self, node_id, cmd, session_name, timeout=None):\n"
+        "        pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    refused = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=mine.W",
+                  "--watch", "head")
+    assert refused.code == 2 and "the waiter mine.W is code of this machine" in refused.err
+    assert not env.jobs.exists() or not list(env.jobs.glob("*")), "launched anyway"
+    auto = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=mine.W")
+    assert auto.code == 0, auto.err
+    assert "watching from this client: the waiter mine.W" in auto.err
+    for argv in (["true", "--detach"], ["true", "--tmux", "--detach", "--watch", "client"]):
+        bad = cli("exec", str(env.config), *argv)
+        assert bad.code == 2 and "--detach needs" in bad.err, bad.err
+
+
+def test_the_api_detaches_and_waits(env) -> None:  # type: ignore[no-untyped-def]
+    with Cluster(env.config) as cluster:
+        started = cluster.exec("sleep 1; exit 4", tmux=True, job_waiter="tmux", detach=True)
+        assert started.outcome is Outcome.DETACHED and started.ok
+        result = cluster.wait(started.job)
+        assert (result.outcome, result.exit_status) == (Outcome.FAILED, 4)
+        with pytest.raises(UsageError):
+            cluster.exec("true", detach=True)
+
+
+def test_the_head_code_is_shipped_once_and_private(env, cli) -> None:  # type: ignore[no-untyped-def]
+    cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux")
+    cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux")
+    lib = env.home / ".jobwaiter" / "lib"
+    (copy,) = lib.iterdir()
+    assert (copy / "run.py").exists() and (copy / "jobwaiter" / "watch" / "watcher.py").exists()
+    assert not (copy / "jobwaiter" / "cli").exists()
+    assert copy.stat().st_mode & 0o077 == 0
+    log = (env.home / ".jobwaiter" / "watch" / "watcher.log").read_text()
+    assert log.count("watcher started") == 1, log
+
