@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What a head node needs (the local provider makes this machine the head).
 HEAD_PACKAGES := tmux screen util-linux procps
+# What `python3 -m venv` needs on Debian/Ubuntu (ensurepip is packaged apart there).
+VENV_PACKAGES := python3 python3-venv
 # What the tests add: private sshd servers, a URL to download from, and a private Slurm.
 TEST_PACKAGES := $(HEAD_PACKAGES) openssh-server openssh-client curl slurm-wlm
 
@@ -41,6 +43,7 @@ apt-test-packages:
 	$(call apt_install,$(TEST_PACKAGES))
 
 $(BIN)/jobwaiter: pyproject.toml
+	$(call apt_install,$(VENV_PACKAGES))
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -e .
 	@touch $@
