@@ -34,6 +34,7 @@ from jobwaiter.cli.output import (
 from jobwaiter.cli.tail import failure_tail, tail_option
 from jobwaiter.errors import UsageError
 from jobwaiter.jobs.listing import JOB_STATES, job_row, parse_states
+from jobwaiter.jobs.result import JobResult
 from jobwaiter.outcome import Outcome
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,7 +54,8 @@ def _job_help(f: F) -> F:
 
 @click.command("wait", cls=SpecJoiningCommand)
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.argument("job", shell_complete=complete_jobs)
+@click.argument("jobs", nargs=-1, shell_complete=complete_jobs)
+@click.option("--all", "every", is_flag=True, help="Every job running on the node.")
 @click.option("--job-waiter", "job_waiter", metavar="SPEC", shell_complete=complete_waiters,
               help="Wait with this SPEC instead of the one the job was started with.")
 @click.option("--job-timeout", type=Duration(), metavar="DURATION",
@@ -69,12 +71,14 @@ def _job_help(f: F) -> F:
 @cluster_name_option
 @node_ip_option
 @_job_help
-def wait_cmd(config: str, job: str, job_waiter: str | None, job_timeout: float | None,
-             stop: bool, tail_on_failure: int, watch: str | None, detach: bool, yes: bool,
-             quiet: bool, as_json: bool, cluster_name: str | None,
+def wait_cmd(config: str, jobs: tuple[str, ...], every: bool, job_waiter: str | None,
+             job_timeout: float | None, stop: bool, tail_on_failure: int, watch: str | None,
+             detach: bool, yes: bool, quiet: bool, as_json: bool, cluster_name: str | None,
              node_ip: str | None) -> None:
-    """Wait again for a job started earlier (after a timeout, Ctrl-C or a dropped laptop).
-    Exit codes are those of exec; a job that has ended returns at once.
+    """Wait again for jobs started earlier (after a timeout, Ctrl-C or a dropped laptop).
+    Exit codes are those of exec; a job that has ended returns at once. Several JOBs (or
+    --all) are waited for at once over one connection, each result printed as it comes;
+    the exit code is then 0 only if all succeeded, else the first failure's.
 
     {JOB_FORMS}
 
@@ -85,8 +89,18 @@ def wait_cmd(config: str, job: str, job_waiter: str | None, job_timeout: float |
       jobwaiter wait cluster.yaml 3f9c
       jobwaiter wait cluster.yaml @last
       jobwaiter wait cluster.yaml train --stop --detach -y
+      jobwaiter wait cluster.yaml etl-1 etl-2 etl-3 --json
+      jobwaiter wait cluster.yaml --all
     """
+    if every == bool(jobs):
+        raise click.UsageError("name the jobs to wait for, or give --all")
+    if len(jobs) != 1 and (detach or stop):
+        raise click.UsageError("--stop and --detach take one JOB")
     reporter = TerminalReporter(quiet)
+    if len(jobs) != 1:
+        raise Exit(_wait_many(config, None if every else list(jobs), job_waiter, job_timeout,
+                              watch, reporter, as_json, cluster_name, node_ip))
+    (job,) = jobs
     with open_cluster(config, cluster_name, reporter, yes) as cluster:
         if stop:
             confirm(f"stop cluster {cluster.name!r} once the job has completed", yes)
@@ -99,6 +113,34 @@ def wait_cmd(config: str, job: str, job_waiter: str | None, job_timeout: float |
                  resume_command(config, result.job, cluster_name, node_ip), tail,
                  resume_command(config, result.job, cluster_name, node_ip, "disarm"))
     raise Exit(exit_code(result))
+
+
+def _wait_many(config: str, jobs: list[str] | None, job_waiter: str | None,
+               job_timeout: float | None, watch: str | None, reporter: TerminalReporter,
+               as_json: bool, cluster_name: str | None, node_ip: str | None) -> int:
+    def show(result: JobResult) -> None:
+        rest = "" if result.exit_status is None else f" (exit status {result.exit_status})"
+        rest += f": {result.message}" if result.message else ""
+        if result.ok:
+            reporter.phase(f"{result.job}: result: ", result.outcome, rest)
+        else:
+            reporter.error(f"{result.job}: result: ", result.outcome, rest)
+
+    with open_cluster(config, cluster_name, reporter) as cluster:
+        results = cluster.wait_all(jobs, on_result=show, job_waiter=job_waiter,
+                                   job_timeout=job_timeout, node_ip=node_ip, watch=watch)
+    reporter.done()
+    failed = [r for r in results if not r.ok]
+    if as_json:
+        echo_json({"outcome": failed[0].outcome.value if failed else "succeeded",
+                   "jobs": [r.to_dict() for r in results]})
+    if not results:
+        reporter.phase("no job is running")
+    elif not failed:
+        reporter.phase(f"all {len(results)} jobs succeeded")
+    else:
+        reporter.error(f"{len(failed)} of {len(results)} jobs did not succeed")
+    return exit_code(failed[0]) if failed else 0
 
 
 class StateList(click.ParamType[frozenset[Outcome], Any]):

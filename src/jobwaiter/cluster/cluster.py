@@ -329,6 +329,22 @@ class Cluster:
         return manage.wait_job(self.site(node_ip), session, job_waiter, job_timeout, stop,
                                loop, watch, detach)
 
+    def wait_all(
+        self,
+        jobs: list[str] | None = None,
+        *,
+        on_result: Callable[[JobResult], None] | None = None,
+        job_waiter: str | None = None,
+        job_timeout: float | None = None,
+        stop: bool = False,
+        node_ip: str | None = None,
+        watch: str | None = None,
+    ) -> list[JobResult]:
+        """Wait for several jobs at once (None: every job running), over one connection;
+        ``on_result`` is called as each job's result comes."""
+        return manage.wait_jobs(self.site(node_ip), jobs, on_result or (lambda r: None),
+                                job_waiter, job_timeout, stop, watch)
+
     def disarm(
         self, jobs: list[str] | None = None, node_ip: str | None = None
     ) -> list[tuple[str, str]]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import signal as _signal
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from jobwaiter.errors import CommandError, UsageError
@@ -97,6 +99,65 @@ def _wait_on_head(
         site.reporter.warn(f"the head's watch of {plan.name} ended without a result: "
                            f"{followed.unwatched}; arming it again")
     return watched(site, plan, base, path, req.detach, loop, req.timeout)
+
+
+def wait_jobs(
+    site: JobSite,
+    names: list[str] | None,
+    on_result: Callable[[JobResult], None],
+    job_waiter: str | None = None,
+    timeout: float | None = None,
+    stop: bool = False,
+    watch_mode: str | None = None,
+) -> list[JobResult]:
+    """Wait for several jobs at once (None: every job running on the node), calling
+    ``on_result`` as each ends; returns the results in the order of ``names``. The jobs the
+    head watches are followed together, with one call at a time on the head; the others are
+    waited for in threads that share the node's one connection."""
+    if names is None:
+        records = [r for r in read_records(site.head) if r.running]
+    else:
+        records = [get_record(site, n) for n in dict.fromkeys(names)]
+    results: dict[str, JobResult] = {}
+    lock = threading.Lock()
+
+    def done(result: JobResult) -> None:
+        with lock:
+            results[result.job] = result
+            on_result(result)
+
+    def one(name: str) -> None:
+        done(wait_job(site, name, job_waiter, timeout, stop, None, watch_mode))
+
+    plain = job_waiter is None and not stop and watch.mode_of(watch_mode, site) != "client"
+    followed = [r.name for r in records if r.watched and plain]
+    path = watch.prepare(site, "auto") if followed else None
+    threads = [threading.Thread(target=one, args=(r.name,), daemon=True)
+               for r in records if path is None or r.name not in followed]
+    for thread in threads:
+        thread.start()
+    if path is not None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        again: list[str] = []
+
+        def seen(name: str, got: watch.Followed) -> None:
+            if got.result is not None and not got.unwatched:
+                done(got.result)
+            else:
+                again.append(name)  # its watcher is gone: waited for alone, armed again
+
+        left = watch.follow(site, path, followed, seen, deadline)
+        for name in left:
+            record = next(r for r in records if r.name == name)
+            done(JobResult(Outcome.TIMEOUT, name, session=name,
+                           session_kind=record.session,
+                           message="stopped following (--job-timeout); the head keeps "
+                                   "watching the job"))
+        for name in again:
+            one(name)
+    for thread in threads:
+        thread.join()
+    return [results[r.name] for r in records if r.name in results]
 
 
 def _with_session_stop(site: JobSite, result: JobResult) -> JobResult:

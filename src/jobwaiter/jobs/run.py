@@ -97,6 +97,10 @@ def run_job(
     return finish_wait(site, plan, base, loop, started_at)
 
 
+#: How long past --job-timeout a client following the head's watch still waits for its result.
+FOLLOW_BACKSTOP = 3.0
+
+
 def watched(
     site: JobSite,
     plan: JobPlan,
@@ -113,6 +117,11 @@ def watched(
     for attempt in (1, 2):
         try:
             pid = watch.arm(site, path, plan)
+        except TransportError as exc:
+            # The order may or may not have reached the head: the job's state is unknown.
+            return replace(base, outcome=Outcome.UNREACHABLE,
+                           message=f"the job's state is unknown: {exc} (the head may be "
+                                   "watching it)")
         except watch.WatchUnavailable as exc:
             if detach:
                 return replace(base, outcome=Outcome.ERROR,
@@ -128,7 +137,11 @@ def watched(
         if plan.hold:
             return replace(base, message=f"started in {plan.session} session {plan.name}; "
                                          "the head stops the cluster when it ends")
-        followed = follow_job(site, path, plan, base, follow_for)
+        # The head enforces --job-timeout; the client's own bound is only a backstop for a
+        # head it cannot reach.
+        backstop = None if plan.timeout is None else plan.timeout + FOLLOW_BACKSTOP
+        followed = follow_job(site, path, plan, base,
+                              follow_for if follow_for is not None else backstop)
         if followed.result is not None and not followed.unwatched:
             return followed.result
         site.reporter.warn(f"the head's watch of {plan.name} ended without a result: "
@@ -152,7 +165,8 @@ def follow_job(
         left = watch.follow(site, path, [plan.name], got.__setitem__, deadline)
     except TransportError as exc:
         return watch.Followed(replace(base, outcome=Outcome.UNREACHABLE,
-                                      message=f"the head cannot be reached ({exc}); {keeps}"))
+                                      message=f"the job's state is unknown: the head cannot "
+                                              f"be reached ({exc}); {keeps}"))
     except KeyboardInterrupt:
         return watch.Followed(replace(base, outcome=Outcome.INTERRUPTED,
                                       message=f"stopped following; {keeps}"))

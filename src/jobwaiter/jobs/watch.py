@@ -16,7 +16,7 @@ import json
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import jobwaiter
 from jobwaiter.errors import TransportError, UsageError
 from jobwaiter.jobs.plan import JobPlan
-from jobwaiter.jobs.result import JobResult, Outcome
+from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.site import JobSite
 from jobwaiter.waiters.blocking import BlockingWaiter
 
@@ -81,6 +81,7 @@ print("put")
 """
 
 FOLLOW_FOR = 25.0
+HUNG_GRACE = 10.0
 
 
 class WatchUnavailable(Exception):
@@ -244,6 +245,9 @@ def follow(
     pending = list(names)
     start = clock()
     down_since: float | None = None
+    # Results recorded while their stop goes on: if the head's own stop commands take the
+    # head away, that record is the last word.
+    recorded: dict[str, JobResult] = {}
 
     def handle(stream: str, line: str) -> None:
         try:
@@ -256,6 +260,10 @@ def follow(
         if event.get("event") == "progress":
             site.reporter.progress(f"{name}: {event.get('message')} (watched by the head)",
                                    clock() - start)
+        elif event.get("event") == "recorded":
+            partial = _followed(event).result
+            if partial is not None:
+                recorded[name] = partial
         elif event.get("event") in ("result", "unwatched", "unknown"):
             pending.remove(name)
             on_result(name, _followed(event))
@@ -263,20 +271,50 @@ def follow(
     while pending:
         budget = FOLLOW_FOR if deadline is None else min(FOLLOW_FOR, deadline - clock())
         if budget <= 0:
+            if down_since is not None:
+                raise TransportError("the head was unreachable until the time was up")
             return pending
         try:
+            # A call that runs well past its budget is a hung connection, not a slow head.
             site.head.run(_argv(path, "follow", "--for", f"{budget:.1f}", *pending),
-                          idempotent=True, timeout=budget + 60, output=handle)
+                          idempotent=True, timeout=budget + HUNG_GRACE, output=handle)
         except TransportError as exc:
             down_since = down_since or clock()
+            gone = [n for n in pending if n in recorded]
+            if gone and clock() - down_since > HEAD_GONE_AFTER:
+                for name in gone:
+                    pending.remove(name)
+                    on_result(name, Followed(_after_head_stop(recorded[name], exc)))
+                continue
             if clock() - down_since > reconnect_for:
                 raise
             site.reporter.progress(f"head unreachable, reconnecting ({exc})",
                                    clock() - start)
-            sleep(min(5.0, max(0.5, clock() - down_since)))
+            pause = min(5.0, max(0.5, clock() - down_since))
+            if deadline is not None:
+                pause = max(0.0, min(pause, deadline - clock()))
+            sleep(pause)
             continue
+        if down_since is not None:
+            site.reporter.progress("reconnected", clock() - start)
         down_since = None
     return pending
+
+
+#: How long a head that went away during the stop after a job (its own stop commands may
+#: power it off) is given to answer again, before what it recorded is the result.
+HEAD_GONE_AFTER = 20.0
+HEAD_STOP_BEGAN = "the head's stop commands started"
+
+
+def _after_head_stop(result: JobResult, exc: Exception) -> JobResult:
+    """The last record of a job whose head went away during the stop (its own stop commands
+    may power it off): the job's result stands; the stop's end is unknown, and said so."""
+    began = result.stop is not None and result.stop.detail == HEAD_STOP_BEGAN
+    what = HEAD_STOP_BEGAN if began else "the stop was under way"
+    stop = StopReport(True, None, f"{what}; the head has not answered since ({exc}): it may "
+                                  "have powered off")
+    return replace(result, stop=stop)
 
 
 def _followed(event: dict[str, Any]) -> Followed:

@@ -5,9 +5,9 @@
                           until it has taken the job. Prints "watching <pid>" (exit 0) or
                           "not-watching <why>" (exit 1)
     follow [--for S] NAME...
-                          print one JSON line per event of these jobs (progress, result,
-                          unwatched) for at most S seconds; "more" when some are still
-                          pending
+                          print one JSON line per event of these jobs (progress, recorded:
+                          the result while its stop goes on, result, unwatched) for at most
+                          S seconds; "more" when some are still pending
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ def follow(names: list[str], budget: float) -> int:
         check_name(name)
     pending = list(dict.fromkeys(names))
     seen: dict[str, str] = {}
+    recorded: dict[str, str] = {}
     deadline = time.monotonic() + budget
     boot = files.boot_id()
     while pending:
@@ -113,11 +114,17 @@ def follow(names: list[str], budget: float) -> int:
                 _emit({"job": name, "event": "unknown"})
                 pending.remove(name)
                 continue
+            text = files.read_text(d / RESULT)
             result = files.read_json(d / RESULT)
             if isinstance(result, dict) and not result.get("stop_pending"):
                 _emit({"job": name, "event": "result", "result": result})
                 pending.remove(name)
                 continue
+            if isinstance(result, dict) and text != recorded.get(name):
+                # The job's result, with its stop still going on: what a client reports if
+                # the head's own stop commands then take the head away.
+                recorded[name] = text or ""
+                _emit({"job": name, "event": "recorded", "result": result})
             message = (files.read_text(d / PROGRESS) or "").strip()
             if message and message != seen.get(name):
                 seen[name] = message

@@ -18,6 +18,7 @@ from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.run import finish_wait, read_record
 from jobwaiter.jobs.site import JobSite
 from jobwaiter.jobs.stop import STOP_AFTER, run_stop, unless_survivors
+from jobwaiter.jobs.watch import HEAD_STOP_BEGAN
 from jobwaiter.records import JOBS_DIR
 from jobwaiter.records.read import read_records
 from jobwaiter.transport.frame import FramedTransport
@@ -40,6 +41,8 @@ BY = "the head's watch"
 #: How long the watcher stays up with nothing to watch (a client arming a job in that time
 #: reuses it).
 IDLE_EXIT = 30.0
+#: Between recording that the head's own stop commands start and starting them.
+HEAD_STOP_GRACE = 1.0
 SCAN_EVERY = 0.5
 
 
@@ -152,10 +155,12 @@ def head_stop(site: JobSite, plan: StopPlan, result: JobResult) -> JobResult:
     d = job_dir(result.job)
 
     def head_part_next() -> None:
-        # The head's own stop commands may power it off: what happened is readable first.
+        # The head's own stop commands may power it off: what happened is readable first,
+        # and a client following the job is given a moment to read it.
         files.write_private(d / HEAD_STOP, f"started {time.time():.3f}\n")
-        started = StopReport(True, None, "the head's stop commands started")
+        started = StopReport(True, None, HEAD_STOP_BEGAN)
         _record(d, replace(result, stop=started), pending=True)
+        time.sleep(HEAD_STOP_GRACE)
 
     try:
         lines = run_stop(plan, site.nodes, before_head=head_part_next)
