@@ -90,6 +90,12 @@ def _wait_on_head(
                                                  and not record.watched_stop)
     if not rearm:
         followed = follow_job(site, path, plan, base, req.timeout)
+        unfinished = followed.from_head and followed.result is not None \
+            and followed.result.outcome is Outcome.TIMEOUT and not followed.unwatched \
+            and followed.result.exit_status is None
+        if unfinished:
+            # The head's last watch gave up at its --job-timeout: this wait watches anew.
+            return watched(site, plan, base, path, req.detach, loop, req.timeout)
         if followed.result is not None and not followed.unwatched:
             result = followed.result
             if plan.stop is not None and result.stop is None:

@@ -118,10 +118,14 @@ def watched(
         try:
             pid = watch.arm(site, path, plan)
         except TransportError as exc:
-            # The order may or may not have reached the head: the job's state is unknown.
-            return replace(base, outcome=Outcome.UNREACHABLE,
-                           message=f"the job's state is unknown: {exc} (the head may be "
-                                   "watching it)")
+            if detach:
+                return replace(base, outcome=Outcome.UNREACHABLE,
+                               message=f"the job's state is unknown: {exc} (the head may be "
+                                       "watching it)")
+            # The order may have reached the head: follow it as if it had (a watch that
+            # does not exist is reported as such, and armed again below).
+            site.reporter.warn(f"lost the head while arming its watch ({exc}); following it")
+            pid = "?"
         except watch.WatchUnavailable as exc:
             if detach:
                 return replace(base, outcome=Outcome.ERROR,
@@ -130,8 +134,9 @@ def watched(
             site.reporter.warn(f"the head's watcher did not take the job ({exc}); this "
                                "client waits for it")
             break
-        site.reporter.phase(f"the head watches job {plan.name} (watcher pid {pid})"
-                            + (" and stops the cluster when it ends" if plan.stop else ""))
+        if pid != "?":
+            site.reporter.phase(f"the head watches job {plan.name} (watcher pid {pid})"
+                                + (" and stops the cluster when it ends" if plan.stop else ""))
         if detach:
             return watch.detached(base, pid)
         if plan.hold:
@@ -166,13 +171,14 @@ def follow_job(
     except TransportError as exc:
         return watch.Followed(replace(base, outcome=Outcome.UNREACHABLE,
                                       message=f"the job's state is unknown: the head cannot "
-                                              f"be reached ({exc}); {keeps}"))
+                                              f"be reached ({exc}); {keeps}"), from_head=False)
     except KeyboardInterrupt:
         return watch.Followed(replace(base, outcome=Outcome.INTERRUPTED,
-                                      message=f"stopped following; {keeps}"))
+                                      message=f"stopped following; {keeps}"), from_head=False)
     if left:
         return watch.Followed(replace(base, outcome=Outcome.TIMEOUT,
-                                      message=f"stopped following (--job-timeout); {keeps}"))
+                                      message=f"stopped following (--job-timeout); {keeps}"),
+                              from_head=False)
     return got[plan.name]
 
 

@@ -209,8 +209,9 @@ def order(plan: JobPlan, site: JobSite) -> dict[str, Any]:
 def arm(site: JobSite, path: str, plan: JobPlan) -> str:
     """Hand the job to the head's watcher; returns the watcher's pid once it has taken the
     job. WatchUnavailable when it did not confirm."""
+    # Arming twice is harmless: the order is written again and the watcher already has it.
     answer = site.head.run(_argv(path, "arm"), input=json.dumps(order(plan, site)).encode(),
-                           timeout=60)
+                           timeout=60, idempotent=True)
     words = answer.stdout.split(maxsplit=1)
     if answer.ok and words[:1] == ["watching"]:
         return words[1].strip() if len(words) > 1 else "?"
@@ -227,6 +228,8 @@ class Followed:
 
     result: JobResult | None = None
     unwatched: str = ""
+    #: False for what the client says itself (it stopped following, the head is unreachable).
+    from_head: bool = True
 
 
 def follow(

@@ -30,6 +30,8 @@ from jobwaiter.watch.files import CLAIM, ORDER, PROGRESS, RESULT, WATCHING, job_
 _NOT_INHERITED = ("JOBWAITER_JOB", "BASH_ENV", "ENV", "TMUX", "TMUX_PANE", "STY", "WINDOW",
                   "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")
 ARM_CONFIRM = 20.0
+#: Recorded outcomes of a watch that ended before the job did: arming watches it again.
+UNFINISHED = ("timeout", "unreachable", "interrupted")
 SPAWN_GRACE = 5.0
 
 
@@ -69,6 +71,13 @@ def arm(text: str) -> int:
     if not d.is_dir():
         print(f"not-watching no job {plan.name} on this node")
         return 1
+    recorded = files.read_json(d / RESULT)
+    if isinstance(recorded, dict) and not recorded.get("stop_pending"):
+        if recorded.get("outcome") not in UNFINISHED:
+            print("watching done")  # the watch has ended: its result is recorded
+            return 0
+        # The last watch gave up before the job's end (--job-timeout): watch it again.
+        os.unlink(str(d / RESULT))
     before = files.read_text(d / WATCHING)
     files.write_private(d / ORDER, json.dumps(order) + "\n")
     if plan.stop is not None and (files.read_text(d / CLAIM) or "").strip() == files.DISARMED:
