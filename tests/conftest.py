@@ -76,6 +76,13 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
         if parts and "." in parts[0] and parts[0].split(".")[0].isdigit():
             subprocess.run(["screen", "-S", parts[0], "-X", "quit"], capture_output=True,
                            check=False)
+    # The head's watcher outlives every client by design; a test's ends with the test.
+    watcher = home / ".jobwaiter" / "watch" / "watcher.pid"
+    if watcher.exists():
+        try:
+            os.kill(int(watcher.read_text().split()[0]), 9)
+        except (ValueError, OSError):
+            pass
     # Jobs that outlive their session (a test of exactly that) are ended by their record.
     for pid_file in (home / ".jobwaiter" / "jobs").glob("*/pid"):
         try:

@@ -266,7 +266,9 @@ def test_stop_after_waiters_even_when_lost(env, cli) -> None:
 def test_stop_inside_the_session_without_waiter(env, cli) -> None:
     import time
 
-    r = cli("exec", str(env.config), "sleep 0.5; exit 4", "--screen", "--stop", "-y", "--json")
+    # Watched from the client, the session itself stops the cluster (test_watch.py: the head).
+    r = cli("exec", str(env.config), "sleep 0.5; exit 4", "--screen", "--stop", "-y", "--json",
+            "--watch", "client")
     assert r.code == 0
     name = r.json["session"]
     record = env.record(name)

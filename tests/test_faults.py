@@ -140,7 +140,7 @@ def test_lost_with_nothing_left_still_stops(env, cli) -> None:
 def test_a_failed_in_session_stop_reaches_wait_and_jobs(env, cli) -> None:
     bad = env.write_config("cluster_name: test\nprovider: {type: local}\n"
                            "head_stop_commands: ['echo stop-broke >&2; exit 3']\n", "bad.yaml")
-    r = cli("exec", str(bad), "true", "--tmux", "--stop", "-y", "--json")
+    r = cli("exec", str(bad), "true", "--tmux", "--stop", "-y", "--json", "--watch", "client")
     assert r.code == 0 and r.json["outcome"] == "started"
     name = r.json["session"]
     w = cli("wait", str(bad), name, "--json")
@@ -287,7 +287,9 @@ def test_the_job_gets_exactly_its_environment_plus_its_name(env, cli, monkeypatc
 
 @pytest.mark.parametrize("content", ["garbage", "3", "-1 17", "999 1.5", "0 nan x", "\n"])
 def test_a_corrupt_status_is_an_error_not_a_traceback(env, cli, content: str) -> None:
-    r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux", "--json")
+    # Read from the record by this client (the head's watch records its result once).
+    r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux", "--json",
+            "--watch", "client")
     name = r.json["session"]
     (env.record(name) / "status").write_text(content)
     w = cli("wait", str(env.config), name, "--json")

@@ -78,7 +78,7 @@ def test_running_tmux_job_is_listed_until_it_ends(env, cli) -> None:  # type: ig
 def test_a_pending_in_session_stop_is_armed_until_it_has_run(env, cli) -> None:  # type: ignore[no-untyped-def]
     gate = env.home / "go"
     r = cli("exec", str(env.config), f"while [ ! -e {gate} ]; do sleep 0.1; done", "--tmux",
-            "--stop", "-y", "--json")
+            "--stop", "-y", "--json", "--watch", "client")
     assert r.json["outcome"] == "started", r.err
     name = r.json["session"]
     data = status(cli, env.config)
@@ -94,7 +94,7 @@ def test_a_pending_in_session_stop_is_armed_until_it_has_run(env, cli) -> None: 
 
 def test_a_client_side_stop_is_armed_only_as_far_as_the_client_waits(env, cli) -> None:  # type: ignore[no-untyped-def]
     r = cli("exec", str(env.config), "sleep 30", "--tmux", "--job-waiter=tmux", "--stop", "-y",
-            "--job-timeout", "0.3", "--json")
+            "--job-timeout", "0.3", "--json", "--watch", "client")
     assert r.code == 124
     (armed,) = status(cli, env.config)["stops_armed"]
     assert (armed["job"], armed["where"]) == (r.json["session"], "client")

@@ -209,3 +209,13 @@ def test_the_head_code_is_shipped_once_and_private(env, cli) -> None:  # type: i
     log = (env.home / ".jobwaiter" / "watch" / "watcher.log").read_text()
     assert log.count("watcher started") == 1, log
 
+
+
+def test_a_failed_stop_on_the_head_shows_in_jobs(env, cli) -> None:  # type: ignore[no-untyped-def]
+    bad = env.write_config("cluster_name: test\nprovider: {type: local}\n"
+                           "head_stop_commands: ['echo stop-broke >&2; exit 3']\n", "bad.yaml")
+    r = cli("exec", str(bad), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y", "--json")
+    assert r.code == 1 and r.json["outcome"] == "stop_failed", r.err
+    assert "stop-broke" in r.json["stop"]["detail"]
+    (row,) = cli("jobs", str(bad), "--json").json
+    assert (row["state"], row["state_detail"]) == ("succeeded", "succeeded, stop failed")

@@ -107,8 +107,8 @@ def fit(rows: Sequence[dict[str, Any]], width: int | None) -> Layout:
 def state_style(row: dict[str, Any]) -> str | None:
     """The colour of a row's state: its outcome's, and a failed in-session stop's."""
     stop = row.get("stop_status")
-    key = "stop_failed" if row["state"] == "succeeded" and stop not in (None, 0) \
-        else str(row["state"])
+    stop_failed = stop not in (None, 0) or "stop failed" in str(row.get("state_detail"))
+    key = "stop_failed" if row["state"] == "succeeded" and stop_failed else str(row["state"])
     return style.OUTCOME_STYLES.get(key)
 
 

@@ -45,7 +45,7 @@ COMMANDS = {
     "waiters": ("jobwaiter.cli.cluster", "waiters_cmd",
                 "List the job waiters that --job-waiter can name; with CONFIG, include the..."),
     "wait": ("jobwaiter.cli.manage", "wait_cmd",
-             "Wait again for a job started earlier (after a timeout, Ctrl-C or a dropped..."),
+             "Wait again for jobs started earlier (after a timeout, Ctrl-C or a dropped..."),
     "jobs": ("jobwaiter.cli.manage", "jobs_cmd",
              "List the jobs on the cluster's head, newest first."),
     "logs": ("jobwaiter.cli.manage", "logs_cmd",

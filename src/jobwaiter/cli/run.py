@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import click
@@ -23,11 +24,12 @@ from jobwaiter.cli.common import (
     yes_option,
 )
 from jobwaiter.cli.complete import complete_waiters
-from jobwaiter.cli.output import TerminalReporter, exit_code, print_result
+from jobwaiter.cli.output import TerminalReporter, echo_json, exit_code, print_result
 from jobwaiter.cli.tail import failure_tail, tail_option
 from jobwaiter.jobs.names import check_label
 from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult
+from jobwaiter.jobs.watch import DryRun
 
 
 def _check_label(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -59,6 +61,9 @@ def job_options(f: Any) -> Any:
                           "jobs): printable, at most 64 characters, not only hex digits, "
                           "not starting with @, - or jobwaiter-."),
         watch_options,
+        click.option("--dry-run", "dry_run", is_flag=True,
+                     help="Print what would run (the job's plan: waiters, where it is "
+                          "watched, the stop per node) and run nothing."),
         yes_option,
         quiet_option,
         json_option,
@@ -93,9 +98,9 @@ def _confirm_costly(start: bool, stop: bool, yes: bool, name: str) -> None:
 @click.option("--all-nodes", is_flag=True,
               help="Run CMD in the foreground on every node; output lines start with the node.")
 @click.option("--no-parallel", is_flag=True, help="With --all-nodes: one node at a time.")
-def exec_cmd(config: str, cmd: str, tail_on_failure: int, yes: bool, quiet: bool,
-             as_json: bool, cluster_name: str | None, all_nodes: bool, no_parallel: bool,
-             **options: Any) -> None:
+def exec_cmd(config: str, cmd: str, tail_on_failure: int, dry_run: bool, yes: bool,
+             quiet: bool, as_json: bool, cluster_name: str | None, all_nodes: bool,
+             no_parallel: bool, **options: Any) -> None:
     """Run CMD with bash on the head node, in $HOME there.
 
     \b
@@ -111,10 +116,12 @@ def exec_cmd(config: str, cmd: str, tail_on_failure: int, yes: bool, quiet: bool
     nodes.check_options(all_nodes, req.node_ip, no_parallel, tmux=req.session == "tmux",
                         screen=req.session == "screen", job_waiter=req.job_waiter,
                         job_log=req.job_log, job_timeout=req.timeout, name=req.label,
-                        detach=req.detach, watch=req.watch)
+                        detach=req.detach, watch=req.watch, dry_run=dry_run)
     reporter = TerminalReporter(quiet)
     cluster = open_cluster(config, cluster_name, reporter, yes)
     with cluster:
+        if dry_run:
+            raise Exit(_dry_run(cluster.dry_run(req), as_json))
         _confirm_costly(req.start, req.stop, yes, cluster.name)
         if all_nodes:
             done = cluster.exec_all(cmd, parallel=not no_parallel, stop=req.stop,
@@ -126,6 +133,33 @@ def exec_cmd(config: str, cmd: str, tail_on_failure: int, yes: bool, quiet: bool
         tail = failure_tail(cluster, result, tail_on_failure, result.session_kind is None,
                             reporter, req.node_ip)
     _finish(result, reporter, as_json, config, cluster_name, req.node_ip, tail)
+
+
+def _dry_run(plan: DryRun, as_json: bool) -> int:
+    """What would run, and nothing run: the plan as JSON, or as lines on stdout."""
+    if as_json:
+        echo_json(plan.to_dict())
+        return 0
+    job = plan.plan
+    click.echo(f"job:       {job.name} on {job.node}, "
+               f"{job.session or 'foreground'}" + (f", log ~/{job.log}" if job.log else ""))
+    click.echo(f"command:   {job.command}")
+    click.echo("waiters:   " + (", ".join(s.spec for s in job.waiters) or "none"))
+    click.echo("timeout:   " + (f"{job.timeout:g}s" if job.timeout else "none"))
+    click.echo(f"watched:   {plan.watch}" + (f" ({plan.why})" if plan.why else ""))
+    if job.stop is None:
+        click.echo("stop:      none")
+        return 0
+    for part in [*job.stop.workers, job.stop.head]:
+        for step in part.commands:
+            if step.label:  # a runtime's own stop
+                text = shlex.join(step.argv)
+                click.echo(f"stop:      {part.node}: {step.label}: "
+                           + (text if len(text) <= 100 else text[:97] + "..."))
+            else:  # sh/control.sh: bash -c SCRIPT jw STATE stop COMMAND...
+                commands = "; ".join(step.argv[6:]) or "(no stop commands)"
+                click.echo(f"stop:      {part.node}: {commands}")
+    return 0
 
 
 #: Where SubmitCommand leaves the names of our options that came after SCRIPT.
@@ -155,7 +189,7 @@ class SubmitCommand(click.Command):
               help="Run SCRIPT with a configured runtime: spark runs .py with spark-submit "
                    "and .scala with spark-shell -i.")
 def submit_cmd(config: str, script: str, script_args: tuple[str, ...],
-               tail_on_failure: int, yes: bool, quiet: bool, as_json: bool,
+               tail_on_failure: int, dry_run: bool, yes: bool, quiet: bool, as_json: bool,
                cluster_name: str | None, runtime: str | None, **options: Any) -> None:
     """Upload SCRIPT to ~/user/jobs/ on the head and run it by type (.sh with bash, .py with
     python3; an http(s):// URL is downloaded on the head).
@@ -183,6 +217,9 @@ def submit_cmd(config: str, script: str, script_args: tuple[str, ...],
                        "jobwaiter (arguments for the script go after --)")
     cluster = open_cluster(config, cluster_name, reporter, yes)
     with cluster:
+        if dry_run:
+            raise Exit(_dry_run(cluster.dry_run(JobRequest.of("", **options), script,
+                                                list(script_args), runtime), as_json))
         _confirm_costly(options["start"], options["stop"], yes, cluster.name)
         result = cluster.submit(script, list(script_args), runtime=runtime, **options)
         tail = failure_tail(cluster, result, tail_on_failure, result.session_kind is None,

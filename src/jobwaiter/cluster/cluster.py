@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -279,6 +280,22 @@ class Cluster:
         path = self._start_with_watch(site, plan, req)
         prepared.place(site.head, self.reporter)
         return submitted(run_job(site, req, plan, loop, path), req, runner)
+
+    def dry_run(
+        self,
+        request: JobRequest,
+        script: str | None = None,
+        args: Sequence[str] = (),
+        runtime: str | None = None,
+    ) -> watch.DryRun:
+        """What ``exec`` (or ``submit`` of ``script``) would run, checked as for real and
+        run nothing: the plan, and where the job would be watched."""
+        if script is not None:
+            runner = runtimes.submit_runtime(self.runtimes, runtime) if runtime else None
+            prepared = prepare_submit(script, list(args), runner)
+            request = with_runtime(replace(request, command=prepared.command), runner)
+        site = self._job_site(request)
+        return watch.where(site, plan_job(site, request), request)
 
     def _start_with_watch(self, site: JobSite, plan: JobPlan, req: JobRequest) -> str | None:
         """``--start`` if asked, and where the job is watched: the head-side code's path, or

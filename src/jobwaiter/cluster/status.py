@@ -210,10 +210,18 @@ def _running(node: Node, record: JobRecord) -> RunningJob:
 
 
 def _armed(node: Node, record: JobRecord) -> ArmedStop | None:
-    """A pending stop: in the job's session (until its stop has recorded a status), or in
-    the client that launched a job with ``--stop`` and a waiter or in the foreground."""
+    """A pending stop: on the head's watch, in the job's session (until its stop has recorded
+    a status), or in the client that launched a job with ``--stop`` and a waiter or in the
+    foreground; none once disarmed."""
+    if record.stop_claim == "disarmed":
+        return None
+    if record.watched and record.stop_armed:
+        return ArmedStop(record.name, node.id, "head",
+                         "the head's watcher stops the cluster when the job ends")
     if not record.meta.get("stop") or record.stop_status is not None:
         return None
+    if record.watched:
+        return None  # watched without a stop (yet), or its stop claimed: nothing armed
     if record.stop_in_session:
         if record.stop_running:
             return ArmedStop(record.name, node.id, "session",

@@ -16,7 +16,7 @@ from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.run import finish_wait, follow_job, watched
 from jobwaiter.jobs.site import JobSite
-from jobwaiter.jobs.stop import DISARMED, claim, stop_after
+from jobwaiter.jobs.stop import DISARMED, STOP_AFTER, claim, stop_after
 from jobwaiter.records import JobRecord, is_name
 from jobwaiter.records.read import read_records
 from jobwaiter.sessions import follow_argv, kill_argv, prune_argv, rearm_argv
@@ -104,7 +104,11 @@ def _wait_on_head(
             return result
         site.reporter.warn(f"the head's watch of {plan.name} ended without a result: "
                            f"{followed.unwatched}; arming it again")
-    return watched(site, plan, base, path, req.detach, loop, req.timeout)
+    result = watched(site, plan, base, path, req.detach, loop, req.timeout)
+    if plan.stop is not None and result.stop is None and result.outcome in STOP_AFTER:
+        # The head's watch had ended before this stop was asked for: this client stops.
+        result = stop_after(site, plan.stop, result)
+    return result
 
 
 def wait_jobs(

@@ -150,10 +150,10 @@ class JobPlan:
 
     def meta(self, created_at: float, **extra: object) -> dict[str, Any]:
         """The record's ``meta.json``: what was started, for ``wait`` and ``jobs`` later."""
-        return {"name": self.name, "session": self.session, "command": self.command,
-                "spec": self.spec, "log": self.log, "stop": self.stop is not None,
-                "created_at": created_at, "cluster": self.cluster, "label": self.label,
-                **extra}
+        return {"schema": SCHEMA, "name": self.name, "session": self.session,
+                "command": self.command, "spec": self.spec, "log": self.log,
+                "stop": self.stop is not None, "created_at": created_at,
+                "cluster": self.cluster, "label": self.label, **extra}
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -117,6 +117,10 @@ def watched(
     for attempt in (1, 2):
         try:
             pid = watch.arm(site, path, plan)
+        except KeyboardInterrupt:
+            return replace(base, outcome=Outcome.INTERRUPTED,
+                           message="interrupted while handing the job to the head's watch; "
+                                   "the job keeps running (the head may be watching it)")
         except TransportError as exc:
             if detach:
                 return replace(base, outcome=Outcome.UNREACHABLE,
@@ -167,6 +171,8 @@ def follow_job(
     keeps = "the head keeps watching the job" + (
         " and stops the cluster when it ends" if plan.stop else "")
     try:
+        site.reporter.phase("waiting for " + ", ".join(s.spec for s in plan.waiters)
+                            + " (on the head)")
         left = watch.follow(site, path, [plan.name], got.__setitem__, deadline)
     except TransportError as exc:
         return watch.Followed(replace(base, outcome=Outcome.UNREACHABLE,

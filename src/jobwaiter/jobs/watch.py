@@ -133,6 +133,34 @@ def static_reason(site: JobSite, plan: JobPlan) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class DryRun:
+    """What ``--dry-run`` shows: the plan, and where the job would be watched and why."""
+
+    plan: JobPlan
+    watch: str
+    why: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dry_run": True, "plan": self.plan.to_dict(), "watch": self.watch,
+                "why": self.why or None}
+
+
+def where(site: JobSite, plan: JobPlan, req: JobRequest) -> DryRun:
+    """Where the job would be watched, from the plan alone (``--dry-run``: no remote call;
+    the head's python3 is checked only when the job runs)."""
+    mode = mode_of(req.watch, site)
+    if mode == "client":
+        return DryRun(plan, "client", "--watch client")
+    if not needs_watch(plan):
+        return DryRun(plan, "client", "nothing to watch: no waiter and no --stop"
+                      if plan.session else "a foreground job")
+    why = static_reason(site, plan)
+    if why is not None:
+        return DryRun(plan, "client" if mode == "auto" else "refused", why)
+    return DryRun(plan, "head", "" if mode == "head" else "auto")
+
+
 def needs_watch(plan: JobPlan) -> bool:
     """Whether there is anything to watch: a waiter, or a stop after the job."""
     return plan.session is not None and (bool(plan.waiters) or plan.stop is not None)
@@ -261,8 +289,8 @@ def follow(
             return
         name = str(event["job"])
         if event.get("event") == "progress":
-            site.reporter.progress(f"{name}: {event.get('message')} (watched by the head)",
-                                   clock() - start)
+            who = f"{name}: " if len(names) > 1 else ""
+            site.reporter.progress(f"{who}{event.get('message')}", clock() - start)
         elif event.get("event") == "recorded":
             partial = _followed(event).result
             if partial is not None:

@@ -86,6 +86,10 @@ class JobRecord:
     #: The head's watcher was given the job (``jobwaiter.watch``), and with a stop.
     watched: bool = False
     watched_stop: bool = False
+    #: How the head's stop after the job went: "ok", "failed", or "" (not run, or not yet).
+    watch_stop: str = ""
+    #: The head's watch of the job has ended (its result is recorded, its stop over).
+    watch_done: bool = False
     #: Who claimed the stop after the job ("" nobody yet; "disarmed" by ``disarm``).
     stop_claim: str = ""
 
@@ -146,6 +150,8 @@ class JobRecord:
             return f"{state}, stopping"
         if self.stop_status is not None and self.stop_status != 0:
             return f"{state}, stop failed ({self.stop_status})"
+        if self.watch_stop == "failed":
+            return f"{state}, stop failed"
         return state
 
     @property
@@ -157,8 +163,11 @@ class JobRecord:
     def stop_armed(self) -> bool:
         """A ``--stop`` that will still run when the job ends: asked for, not yet claimed by
         anyone (nor disarmed), and the job not over."""
-        asked = bool(self.meta.get("stop")) or self.watched_stop
-        return asked and not self.stop_claim and self.alive
+        if self.watched:
+            # On the head: until its watch ends (a watch that gave up at --job-timeout does
+            # not stop anything until a `wait` watches the job again).
+            return self.watched_stop and not self.stop_claim and not self.watch_done
+        return bool(self.meta.get("stop")) and not self.stop_claim and self.alive
 
     @property
     def stop_in_session(self) -> bool:
@@ -201,6 +210,8 @@ class JobRecord:
             killed_by=_small_int(fields.get("killed")),
             watched=fields.get("watched", "").startswith("head"),
             watched_stop=fields.get("watched") == "head stop",
+            watch_stop=fields.get("watch_stop", "").strip(),
+            watch_done=fields.get("watch_done") == "yes",
             stop_claim=fields.get("claim", "").strip(),
         )
 

@@ -114,7 +114,9 @@ def claim(name: str, by: str) -> str | None:
 
 
 def log(message: str) -> None:
-    """One line in the watcher's log."""
+    """One line in the watcher's log (none when ``~/.jobwaiter`` is gone)."""
+    if not watch_dir().parent.is_dir():
+        return
     ensure_dir(watch_dir())
     path = watch_dir() / "watcher.log"
     fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -214,6 +214,8 @@ def serve(idle_exit: float = IDLE_EXIT) -> int:
                 threads[name] = thread
                 thread.start()
         live = [n for n, t in threads.items() if t.is_alive()]
+        if not files.watch_dir().is_dir():
+            break  # ~/.jobwaiter was removed: nothing of ours is left to watch
         if live:
             idle_since = time.monotonic()
         elif time.monotonic() - idle_since > idle_exit and not _orders():

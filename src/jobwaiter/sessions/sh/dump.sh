@@ -27,6 +27,13 @@ for n in "$@"; do
   if printf '%s\n' "$tmux_alive" "$screen_alive" | grep -qx -- "$n"; then echo "session alive"; fi
   if [ -f "$n/watch.json" ]; then
     if grep -q '"stop": {' "$n/watch.json"; then echo "watched head stop"; else echo "watched head"; fi
+    [ ! -f "$n/result.json" ] || grep -q '"stop_pending": true' "$n/result.json" \
+      || echo "watch_done yes"
+    # How the head's stop after the job went (its result.json), when it ran.
+    case $(grep -o '"stop": {[^}]*}' "$n/result.json" 2>/dev/null) in
+      *'"ok": false'*) echo "watch_stop failed" ;;
+      *'"ok": true'*) echo "watch_stop ok" ;;
+    esac
   fi
   [ ! -s "$n/stop.claim" ] || printf 'claim %s\n' "$(head -n 1 "$n/stop.claim")"
 done

@@ -25,8 +25,19 @@ if [ -s "$d/status" ]; then end_session; echo "already $(cut -d' ' -f1 "$d/statu
 exec 7>>"$d/kill.lock" && flock -x 7
 wrapper=""
 if ! flock -s -n "$d/lock" true 2>/dev/null; then wrapper=$(cat "$d/pid" 2>/dev/null); fi
+# A process group counts while a live (not zombie) process is in it: a zombie nobody reaps
+# (an init that does not) would otherwise keep "kill -0 -- -GROUP" true for ever.
+group_alive() {
+  local f s a
+  for f in /proc/[0-9]*/stat; do
+    read -r s < "$f" 2>/dev/null || continue
+    a=(${s##*) })
+    [ "${a[0]}" != Z ] && [ "${a[2]}" = "$1" ] && return 0
+  done
+  return 1
+}
 alive() {
-  { [ -n "$wrapper" ] && kill -0 -- "-$wrapper" 2>/dev/null; } || [ -n "$(job_pids "$name")" ]
+  { [ -n "$wrapper" ] && group_alive "$wrapper"; } || [ -n "$(job_pids "$name")" ]
 }
 signal() {
   [ -z "$wrapper" ] || kill "-$1" -- "-$wrapper" 2>/dev/null
