@@ -21,7 +21,9 @@ HEAD_MODULES = [
     "jobwaiter.runtimes.slurm", "jobwaiter.runtimes.slurm.status", "jobwaiter.runtimes.ray",
     "jobwaiter.runtimes.ray.jobs", "jobwaiter.runtimes.daemons",
     "jobwaiter.runtimes.spark.health", "jobwaiter.runtimes.ray.health",
-    "jobwaiter.runtimes.slurm.health",
+    "jobwaiter.runtimes.slurm.health", "jobwaiter.outcome", "jobwaiter.jobs.plan",
+    "jobwaiter.jobs.stop", "jobwaiter.jobs.run", "jobwaiter.jobs.watch", "jobwaiter.watch",
+    "jobwaiter.watch.files", "jobwaiter.watch.watcher", "jobwaiter.watch.__main__",
 ]
 SMOKE = """
 import sys

@@ -219,3 +219,22 @@ def test_a_failed_stop_on_the_head_shows_in_jobs(env, cli) -> None:  # type: ign
     assert "stop-broke" in r.json["stop"]["detail"]
     (row,) = cli("jobs", str(bad), "--json").json
     assert (row["state"], row["state_detail"]) == ("succeeded", "succeeded, stop failed")
+
+
+def test_the_watch_runs_on_the_oldest_python3_a_head_may_have(env, cli, tmp_path,  # type: ignore[no-untyped-def]
+                                                              monkeypatch) -> None:
+    from test_head_python import _oldest_python
+
+    old = _oldest_python()
+    if old is None:
+        pytest.skip("no python3.8 or python3.9 on this machine")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(old)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    r = cli("exec", str(env.config), "sleep 1; exit 2", "--tmux", "--job-waiter=tmux", "--stop",
+            "-y", "--json")
+    assert r.code == 2 and r.json["stop"]["ok"] is True, r.err
+    watcher = int((env.home / ".jobwaiter" / "watch" / "watcher.pid").read_text().split()[0])
+    exe = os.readlink(f"/proc/{watcher}/exe")
+    assert os.path.basename(exe).startswith(os.path.basename(old)[:9]), exe

@@ -17,7 +17,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +88,7 @@ class WatchUnavailable(Exception):
     """Why the head cannot watch this job."""
 
 
-@cache
+@lru_cache(maxsize=None)
 def bundle() -> tuple[str, bytes]:
     """The head-side code as a zip, and the directory it goes to on the head (named after its
     content: a changed jobwaiter never runs an older copy)."""
