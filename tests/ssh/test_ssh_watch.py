@@ -97,3 +97,51 @@ def test_a_head_stop_that_takes_the_head_away_is_reported_from_the_record(ssh, c
     assert r.json["stop"]["ran"] is True and r.json["stop"]["ok"] is None, r.json
     assert "may have powered off" in r.json["stop"]["detail"]
     assert _stopped(ssh) == ["stopped"]
+
+
+WORKER_STOP = "worker_stop_commands:\n  - echo stopped >> ~/worker.log\n"
+
+
+def _worker_logs(ssh) -> list[str]:  # type: ignore[no-untyped-def]
+    return [(w.home / "worker.log").read_text() if (w.home / "worker.log").exists() else ""
+            for w in ssh.workers]
+
+
+def test_workers_are_stopped_from_the_head_with_a_dedicated_key(ssh, cli) -> None:  # type: ignore[no-untyped-def]
+    from sshd import keygen
+
+    key = ssh.home / "head_key"
+    keygen(key)
+    authorized = ssh.farm.root / "authorized_keys"
+    before = authorized.read_text()
+    authorized.write_text(before + (ssh.home / "head_key.pub").read_text())
+    try:
+        config = ssh.write_config(extra=STOP_EXTRA + WORKER_STOP
+                                  + f"head_to_workers:\n  key_file: {key}\n")
+        # This machine learns the workers' host keys (accept-new), which the head is given.
+        assert cli("exec", str(config), "true", "--all-nodes").code == 0
+        r = cli("exec", str(config), "sleep 1", "--tmux", "--job-waiter=tmux", "--stop", "-y",
+                "--json")
+        assert r.code == 0, r.err
+        assert "the head watches job" in r.err and "watching from this client" not in r.err
+        assert r.json["stop"]["ok"] is True, r.json
+        assert _worker_logs(ssh) == ["stopped\n", "stopped\n"]
+        assert _stopped(ssh) == ["stopped"]
+        (copy,) = (ssh.head.home / ".jobwaiter" / "keys").glob("t-*[!s]")
+        assert copy.read_bytes() == key.read_bytes() and copy.stat().st_mode & 0o077 == 0
+    finally:
+        authorized.write_text(before)
+
+
+def test_without_a_way_to_the_workers_the_client_watches(ssh, cli) -> None:  # type: ignore[no-untyped-def]
+    config = ssh.write_config(extra=STOP_EXTRA + WORKER_STOP)
+    refused = cli("exec", str(config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y",
+                  "--watch", "head")
+    assert refused.code == 2 and "set head_to_workers" in refused.err, refused.err
+    assert ssh.head.records() == [], "nothing ran"
+    r = cli("exec", str(config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y",
+            "--json")
+    assert r.code == 0, r.err
+    assert "watching from this client: stopping the workers needs the head" in r.err
+    assert r.json["stop"]["ok"] is True
+    assert _worker_logs(ssh) == ["stopped\n", "stopped\n"]

@@ -147,6 +147,8 @@ def _dry_run(plan: DryRun, as_json: bool) -> int:
     click.echo("waiters:   " + (", ".join(s.spec for s in job.waiters) or "none"))
     click.echo("timeout:   " + (f"{job.timeout:g}s" if job.timeout else "none"))
     click.echo(f"watched:   {plan.watch}" + (f" ({plan.why})" if plan.why else ""))
+    if plan.workers_via:
+        click.echo(f"workers:   stopped from the head with {plan.workers_via}")
     if job.stop is None:
         click.echo("stop:      none")
         return 0

@@ -105,6 +105,26 @@ _OPTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _STRICT_VALUES = ("yes", "true", "ask", "accept-new")
 
 
+class HeadToWorkers(_Strict):
+    """How the head's watch reaches the workers to stop them (docs/watch.md): the head's own
+    ``~/.ssh`` (``head_ssh: true``), or a key of its own that jobwaiter puts on the head
+    (``key_file``; never ``auth.ssh_private_key``)."""
+
+    key_file: str | None = None
+    head_ssh: bool = False
+
+    @field_validator("key_file")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        return None if value is None else Auth._key(value)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> HeadToWorkers:
+        if (self.key_file is None) == (not self.head_ssh):
+            raise ValueError("give key_file or head_ssh: true (one of them)")
+        return self
+
+
 class Auth(_Strict):
     ssh_user: str | None = None
     ssh_private_key: str | None = None
@@ -253,6 +273,16 @@ class ClusterConfig(_Strict):
     runtime: RuntimeSection | None = None
     #: Where jobs are watched unless --watch says otherwise (see jobs/watch.py).
     watch: Literal["auto", "head", "client"] = "auto"
+    head_to_workers: HeadToWorkers | None = None
+
+    @model_validator(mode="after")
+    def _own_key(self) -> ClusterConfig:
+        key = self.head_to_workers.key_file if self.head_to_workers else None
+        mine = self.auth.ssh_private_key if self.auth else None
+        if key and mine and os.path.realpath(key) == os.path.realpath(mine):
+            raise ValueError("head_to_workers.key_file: not auth.ssh_private_key itself: the "
+                             "head gets a key of its own (docs/watch.md)")
+        return self
 
 
 def load_config(path: str | Path, cluster_name: str | None = None) -> ClusterConfig:

@@ -51,8 +51,11 @@ def run_stop(
     tried; then the first failure is raised (CommandError, or TransportError when every
     failed node was unreachable), naming the others."""
     by_id = {n.id: n for n in nodes}
-    parts = [(by_id[w.node], w) for w in plan.workers if w.commands]
+    parts = [(by_id[w.node], w) for w in plan.workers if w.commands and w.node in by_id]
     done = for_each(parts, lambda part: _stop_node(*part))
+    # A worker there is no way to reach from here (none was given) is a failure, said so.
+    done += [_NodeStopped(Node(w.node, w.node, _NoTransport()), error="no way to reach it "
+                          "from here") for w in plan.workers if w.commands and w.node not in by_id]
     if before_head is not None:
         before_head()
     done.append(_stop_node(by_id[plan.head.node], plan.head))
@@ -60,6 +63,18 @@ def run_stop(
     if failed:
         _raise(failed, f"stopping cluster {plan.cluster}")
     return [line for d in done for line in d.lines]
+
+
+class _NoTransport:
+    """Stands for a node that cannot be reached from where the stop runs."""
+
+    node = "-"
+
+    def run(self, argv: Sequence[str], **kw: object) -> CommandResult:
+        raise TransportError("no way to reach this node from here")
+
+    def close(self) -> None:
+        pass
 
 
 def _raise(failed: list[_NodeStopped], what: str) -> None:

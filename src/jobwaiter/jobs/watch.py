@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jobwaiter
-from jobwaiter.errors import TransportError, UsageError
+from jobwaiter.errors import CommandError, TransportError, UsageError
 from jobwaiter.jobs.plan import JobPlan
 from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.site import JobSite
@@ -128,8 +128,10 @@ def static_reason(site: JobSite, plan: JobPlan) -> str | None:
         module = type(waiter).__module__ if waiter is not None else ""
         if isinstance(waiter, BlockingWaiter) or not module.startswith("jobwaiter."):
             return f"the waiter {step.spec} is code of this machine, not of the head"
-    if plan.stop is not None and plan.stop.reaches_workers:
-        return "stopping the workers needs them reached from the head, which is not set up"
+    if plan.stop is not None and plan.stop.reaches_workers \
+            and not site.config.get("head_to_workers"):
+        return ("stopping the workers needs the head to reach them: set head_to_workers in "
+                "the config (docs/watch.md)")
     return None
 
 
@@ -140,10 +142,12 @@ class DryRun:
     plan: JobPlan
     watch: str
     why: str = ""
+    #: How the head would reach the workers to stop them ("" when it would not).
+    workers_via: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"dry_run": True, "plan": self.plan.to_dict(), "watch": self.watch,
-                "why": self.why or None}
+                "why": self.why or None, "workers_via": self.workers_via or None}
 
 
 def where(site: JobSite, plan: JobPlan, req: JobRequest) -> DryRun:
@@ -158,7 +162,12 @@ def where(site: JobSite, plan: JobPlan, req: JobRequest) -> DryRun:
     why = static_reason(site, plan)
     if why is not None:
         return DryRun(plan, "client" if mode == "auto" else "refused", why)
-    return DryRun(plan, "head", "" if mode == "head" else "auto")
+    how = site.config.get("head_to_workers") or {}
+    via = ""
+    if plan.stop is not None and plan.stop.reaches_workers:
+        via = (f"the key {how['key_file']}, put on the head in {KEYS_DIR}/ with the workers' "
+               "known host keys" if how.get("key_file") else "the head's own ~/.ssh")
+    return DryRun(plan, "head", "" if mode == "head" else "auto", via)
 
 
 def needs_watch(plan: JobPlan) -> bool:
@@ -228,17 +237,83 @@ def _argv(path: str, *args: str) -> list[str]:
     return ["python3", "-I", f"{path}/run.py", *args]
 
 
-def order(plan: JobPlan, site: JobSite) -> dict[str, Any]:
-    """What the head is given: the plan and the config as plain data."""
+def order(plan: JobPlan, site: JobSite, workers: list[dict[str, Any]] | None = None
+          ) -> dict[str, Any]:
+    """What the head is given: the plan, the config as plain data, and how it reaches the
+    workers whose stop it runs."""
     return {"plan": plan.to_dict(), "config": dict(site.config),
-            "version": jobwaiter.__version__}
+            "version": jobwaiter.__version__, "workers": workers or []}
+
+
+KEYS_DIR = ".jobwaiter/keys"
+#: Uploads a file from stdin to the head, private: bash -c SCRIPT jw PATH.
+_PUT_PRIVATE = 'umask 077; mkdir -p "${1%/*}" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"'
+
+
+def worker_access(site: JobSite, plan: JobPlan) -> list[dict[str, Any]]:
+    """How the head reaches each worker whose stop it runs (``head_to_workers``): the
+    dedicated key, put on the head (0600 under ``~/.jobwaiter/keys``), and this machine's
+    known host keys of the workers, used there with strict host-key checking."""
+    if plan.stop is None or not plan.stop.reaches_workers:
+        return []
+    how = site.config.get("head_to_workers") or {}
+    auth = site.config.get("auth") or {}
+    key_path = None
+    if how.get("key_file"):
+        data = Path(how["key_file"]).read_bytes()
+        key_path = f"{KEYS_DIR}/{site.cluster}-{hashlib.sha256(data).hexdigest()[:12]}"
+        site.head.run(["bash", "-c", _PUT_PRIVATE, "jw", key_path], input=data,
+                      timeout=60).check("putting the head's key for the workers there")
+    known = None
+    if key_path is not None:
+        lines = _known_lines(auth.get("known_hosts_file"), site, plan)
+        known = f"{KEYS_DIR}/{site.cluster}-known_hosts"
+        site.head.run(["bash", "-c", _PUT_PRIVATE, "jw", known], input=lines.encode(),
+                      timeout=60).check("putting the workers' host keys on the head")
+    parts = {w.node for w in plan.stop.workers if w.commands}
+    return [{"id": n.id, "address": n.ip, "user": auth.get("ssh_user"),
+             "port": auth.get("ssh_port"), "identity_file": key_path,
+             "known_hosts_file": known, "connect_timeout": auth.get("connect_timeout", 10),
+             "options": [[k, str(v)] for k, v in (auth.get("ssh_options") or {}).items()]}
+            for n in site.nodes if n.id in parts]
+
+
+def _known_lines(known_hosts: str | None, site: JobSite, plan: JobPlan) -> str:
+    """The lines of this machine's known_hosts that name the workers (``ssh-keygen -F``)."""
+    import subprocess
+
+    from jobwaiter.transport.address import parse_host
+
+    path = known_hosts or str(Path.home() / ".ssh" / "known_hosts")
+    auth_port = (site.config.get("auth") or {}).get("ssh_port")
+    wanted = {w.node for w in plan.stop.workers if w.commands} if plan.stop else set()
+    lines = []
+    for node in site.nodes:
+        if node.id not in wanted:
+            continue
+        host, port = parse_host(node.ip)
+        port = port or auth_port
+        name = f"[{host}]:{port}" if port and port != 22 else host
+        found = subprocess.run(["ssh-keygen", "-F", name, "-f", path], capture_output=True,
+                               text=True, check=False)
+        keys = [ln for ln in found.stdout.splitlines() if ln and not ln.startswith("#")]
+        if not keys:
+            raise WatchUnavailable(f"this machine knows no host key of worker {node.ip} "
+                                   f"({path}) to give the head; connect to it once first")
+        lines += keys
+    return "\n".join(lines) + "\n"
 
 
 def arm(site: JobSite, path: str, plan: JobPlan) -> str:
     """Hand the job to the head's watcher; returns the watcher's pid once it has taken the
     job. WatchUnavailable when it did not confirm."""
+    try:
+        workers = worker_access(site, plan)
+    except CommandError as exc:
+        raise WatchUnavailable(str(exc).splitlines()[0]) from None
     # Arming twice is harmless: the order is written again and the watcher already has it.
-    answer = site.head.run(_argv(path, "arm"), input=json.dumps(order(plan, site)).encode(),
+    answer = site.head.run(_argv(path, "arm"),
+                           input=json.dumps(order(plan, site, workers)).encode(),
                            timeout=60, idempotent=True)
     words = answer.stdout.split(maxsplit=1)
     if answer.ok and words[:1] == ["watching"]:

@@ -21,9 +21,11 @@ from jobwaiter.jobs.stop import STOP_AFTER, run_stop, unless_survivors
 from jobwaiter.jobs.watch import HEAD_STOP_BEGAN
 from jobwaiter.records import JOBS_DIR
 from jobwaiter.records.read import read_records
+from jobwaiter.transport.address import parse_host
 from jobwaiter.transport.frame import FramedTransport
 from jobwaiter.transport.local import LocalTransport
 from jobwaiter.transport.node import Node
+from jobwaiter.transport.ssh import SSHTarget, SSHTransport
 from jobwaiter.waiters.session import session_waiter
 from jobwaiter.watch import files
 from jobwaiter.watch.files import (
@@ -88,6 +90,27 @@ def head_site(name: str, order: dict[str, Any]) -> tuple[JobSite, JobPlan]:
     return site, with_waiters(plan, site)
 
 
+def _worker(access: dict[str, Any]) -> Node:
+    """A worker as the head reaches it to stop it: over ssh, with the key and the host keys
+    the client gave (strict host-key checking: a key not given is refused)."""
+    host, port = parse_host(str(access["address"]))
+    home = str(files.home())
+
+    def on_head(path: Any) -> str | None:
+        return None if not path else os.path.join(home, str(path))
+
+    options = (("StrictHostKeyChecking", "yes"),
+               *((str(k), str(v)) for k, v in access.get("options") or ()))
+    target = SSHTarget(host=host, port=port or access.get("port"), user=access.get("user"),
+                       identity_file=on_head(access.get("identity_file")),
+                       known_hosts_file=on_head(access.get("known_hosts_file")),
+                       connect_timeout=float(access.get("connect_timeout") or 10),
+                       options=options)
+    address = str(access["address"])
+    transport = FramedTransport(SSHTransport(target, node=address))
+    return Node(str(access["id"]), address, transport)
+
+
 def watch_job(name: str) -> None:
     """Watch one job to its end: wait, record the result, then the stop (if armed)."""
     d = job_dir(name)
@@ -114,21 +137,30 @@ def watch_job(name: str) -> None:
         # waiter).
         plan, waiters=(WaiterStep(plan.session or "job", session_waiter(plan.session or "tmux")),))
     result = finish_wait(site, replace(waited, stop=None), base, None, record.started_at)
-    stop = _current_stop(d)
+    stop, workers = _current_stop(d)
     _record(d, result, pending=stop is not None)
     files.log(f"{name}: {result.outcome} ({result.message})")
     if stop is not None:
-        result = head_stop(site, stop, result)
+        site = replace(site, nodes=(site.node, *workers))
+        try:
+            result = head_stop(site, stop, result)
+        finally:
+            for node in site.nodes:
+                node.transport.close()
         _record(d, result, pending=False)
         files.log(f"{name}: stop {result.stop.detail if result.stop else ''}")
 
 
-def _current_stop(d: Any) -> StopPlan | None:
-    """The stop as the order says now (``wait --stop`` may have armed one since)."""
+def _current_stop(d: Any) -> tuple[StopPlan | None, tuple[Node, ...]]:
+    """The stop as the order says now (``wait --stop`` may have armed one since), and the
+    workers it reaches."""
     order = files.read_json(d / ORDER)
     plan = order.get("plan") if isinstance(order, dict) else None
     stop = plan.get("stop") if isinstance(plan, dict) else None
-    return StopPlan.from_dict(stop) if isinstance(stop, dict) else None
+    if not isinstance(stop, dict):
+        return None, ()
+    workers = tuple(_worker(w) for w in order.get("workers") or ())
+    return StopPlan.from_dict(stop), workers
 
 
 def _record(d: Any, result: JobResult, pending: bool) -> None:
