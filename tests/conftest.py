@@ -4,6 +4,7 @@ sessions or files is touched, and whatever a test started there is ended afterwa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -79,10 +80,8 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     # The head's watcher outlives every client by design; a test's ends with the test.
     watcher = home / ".jobwaiter" / "watch" / "watcher.pid"
     if watcher.exists():
-        try:
+        with contextlib.suppress(ValueError, OSError):
             os.kill(int(watcher.read_text().split()[0]), 9)
-        except (ValueError, OSError):
-            pass
     # Jobs that outlive their session (a test of exactly that) are ended by their record.
     for pid_file in (home / ".jobwaiter" / "jobs").glob("*/pid"):
         try:

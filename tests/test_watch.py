@@ -4,11 +4,11 @@ Real tmux; the client is a real process that is killed."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
@@ -38,10 +38,8 @@ def _end_watchers(env):  # type: ignore[no-untyped-def]
     yield
     pid_file = env.home / ".jobwaiter" / "watch" / "watcher.pid"
     if pid_file.exists():
-        try:
+        with contextlib.suppress(OSError, ValueError):
             os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
 
 
 def test_the_head_waits_records_and_stops(env, cli) -> None:  # type: ignore[no-untyped-def]

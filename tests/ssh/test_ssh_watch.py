@@ -4,6 +4,7 @@ once, after the job's end, and `wait` tells what the head recorded. Real sshd, t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -26,10 +27,8 @@ def _end_watcher(ssh):  # type: ignore[no-untyped-def]
     yield
     pid_file = ssh.head.home / ".jobwaiter" / "watch" / "watcher.pid"
     if pid_file.exists():
-        try:
+        with contextlib.suppress(OSError, ValueError):
             os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
 
 
 def test_client_killed_the_head_stops_once_after_the_end(ssh, cli) -> None:  # type: ignore[no-untyped-def]
