@@ -243,6 +243,7 @@ def finish_wait(
     job = JobContext(
         name=base.job, head=site.head, config=dict(site.config), session=plan.session,
         command=plan.command, started_at=started_at, nodes=site.transports(),
+        local=site.local,
     )
     waiters = plan.built_waiters()
     loop = loop or WaitLoop(progress=site.reporter.progress)

@@ -40,6 +40,8 @@ class JobSite:
     reporter: Reporter = field(default_factory=NullReporter)
     #: How to ask the user a yes/no question; without a way to ask, the answer is no.
     confirm: Callable[[str], bool] = _never
+    #: This process runs on the job's node (the head's watch).
+    local: bool = False
 
     @property
     def head(self) -> Transport:

@@ -125,6 +125,7 @@ class FramedTransport:
     def __init__(self, inner: Transport) -> None:
         self.inner = inner
         self.node = inner.node
+        self.in_process = bool(getattr(inner, "in_process", False))
 
     def run(
         self,

@@ -18,6 +18,10 @@ class LocalTransport:
     changes ``os.environ`` (a test with its own HOME) is honoured.
     """
 
+    #: Commands run on this machine: what a command would read there, this process can read
+    #: itself (runtimes/http.py fetches in-process).
+    in_process = True
+
     def __init__(self, node: str = "head", env: Mapping[str, str] | None = None) -> None:
         self.node = node
         self._env = dict(env) if env is not None else None

@@ -28,6 +28,9 @@ class JobContext:
     command: str = ""
     started_at: float | None = None
     nodes: dict[str, Transport] = field(default_factory=dict)
+    #: The waiter runs on the job's node itself (the head's watch): it may look at the job's
+    #: record directly instead of starting a process per check.
+    local: bool = False
 
     def run(self, argv: Sequence[str], node_id: str | None = None, **kw: Any) -> CommandResult:
         """Run argv on a node (the head by default)."""

@@ -7,9 +7,13 @@ writes the exit status before it lets go of the lock; a session gone without a s
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+from pathlib import Path
 from typing import ClassVar
 
-from jobwaiter.records import parse_stamp
+from jobwaiter.records import parse_stamp, record_dir
 from jobwaiter.sessions import check_argv
 from jobwaiter.waiters.base import Check, JobContext, Waiter
 
@@ -21,7 +25,37 @@ HUNG_CHECK_GRACE = 10.0
 class SessionWaiter(Waiter):
     max_block: ClassVar[float] = 30.0
 
+    def __init__(self) -> None:
+        self._ended: threading.Event | None = None
+
     def check(self, job: JobContext, block: float) -> Check:
+        if job.local:
+            waiting = self._wait_here(job.name, block)
+            if waiting is not None:
+                return waiting
+        return self._check_there(job, block)
+
+    def _wait_here(self, name: str, block: float) -> Check | None:
+        """On the job's node: wait for the wrapper to let go of its lock in a thread blocked
+        on it, with no process started while the job runs; None once the job has ended (or
+        anything is unusual), for ``check.sh`` to read how it ended."""
+        d = Path(os.environ.get("HOME") or os.path.expanduser("~")) / record_dir(name)
+        if not (d / "pid").exists():
+            return None if not d.is_dir() or (d / "status").exists() else Check.pending(
+                "job starting")
+        if self._ended is None:
+            try:
+                fd = os.open(str(d / "lock"), os.O_RDONLY)
+            except OSError:
+                return None
+            self._ended = threading.Event()
+            threading.Thread(target=_until_unlocked, args=(fd, self._ended), daemon=True,
+                             name=f"lock-{name}").start()
+        if self._ended.wait(max(block, 0.0)):
+            return None
+        return Check.pending("job running")
+
+    def _check_there(self, job: JobContext, block: float) -> Check:
         # The transport timeout only guards against a hung connection; the script returns
         # by itself after `block` seconds.
         result = job.head.run(check_argv(job.name, block), idempotent=True,
@@ -46,6 +80,17 @@ class SessionWaiter(Waiter):
         if state in ("running", "starting"):
             return Check.pending(f"job {state}")
         return Check.pending(f"unexpected answer from the head: {lines[0][:80]!r}")
+
+
+def _until_unlocked(fd: int, ended: threading.Event) -> None:
+    """Block until nobody holds the lock exclusively any more (the wrapper has exited)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+        ended.set()
 
 
 def _ended(stamp: str, stop_line: str) -> Check:

@@ -86,7 +86,7 @@ def head_site(name: str, order: dict[str, Any]) -> tuple[JobSite, JobPlan]:
 
     site = JobSite(cluster=plan.cluster, node=node, nodes=(node,), config=config,
                    runtime_waiters=runtimes.runtime_waiters(configured), stop_plan=stop_plan,
-                   reporter=FileReporter(name))
+                   reporter=FileReporter(name), local=True)
     return site, with_waiters(plan, site)
 
 
