@@ -9,6 +9,8 @@ import json
 import os
 import signal
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -236,3 +238,113 @@ def test_the_watch_runs_on_the_oldest_python3_a_head_may_have(env, cli, tmp_path
     watcher = int((env.home / ".jobwaiter" / "watch" / "watcher.pid").read_text().split()[0])
     exe = os.readlink(f"/proc/{watcher}/exe")
     assert os.path.basename(exe).startswith(os.path.basename(old)[:9]), exe
+
+
+# -- run by the head: --max-runtime and notifications ----------------------------------------
+
+
+class _Hook:
+    """A loopback HTTP server that records each POST (its time and body)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        posts = self.posts = []  # type: ignore[var-annotated]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                posts.append((time.time(), json.loads(body)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook/s3cret-token"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_max_runtime_kills_records_and_stops(env, cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("exec", str(env.config), "sleep 60", "--tmux", "--job-waiter=tmux",
+            "--max-runtime", "2s", "--stop", "-y", "--json")
+    assert r.code == 143, r.err
+    assert (r.json["outcome"], r.json["exit_status"]) == ("killed", 143)
+    assert "longer than --max-runtime 2s" in r.json["message"]
+    assert r.json["stop"]["ok"] is True and _stopped(env) == ["stopped"]
+    (row,) = cli("jobs", str(env.config), "--json").json
+    assert (row["state"], row["killed_by"]) == ("killed", "TERM")
+
+
+def test_notify_posts_the_result_before_the_head_stops(env, cli) -> None:  # type: ignore[no-untyped-def]
+    hook = _Hook()
+    stamp = env.write_config("cluster_name: test\nprovider: {type: local}\n"
+                             "head_stop_commands: ['date +%s.%N > ~/stopped_at']\n", "s.yaml")
+    try:
+        r = cli("exec", str(stamp), "exit 3", "--tmux", "--job-waiter=tmux", "--stop", "-y",
+                "--notify", hook.url, "--notify-command", "cat > ~/notified.json", "--json")
+        assert r.code == 3, r.err
+        wait_for(lambda: hook.posts, timeout=10)
+    finally:
+        hook.close()
+    ((posted_at, body),) = hook.posts
+    assert (body["outcome"], body["exit_status"], body["job"]) == ("failed", 3, r.json["job"])
+    assert "command" not in body and "log_path" not in body
+    assert posted_at <= float((env.home / "stopped_at").read_text())
+    assert json.loads((env.home / "notified.json").read_text())["exit_status"] == 3
+    # The URL is a secret: nowhere in what jobwaiter prints or keeps readable.
+    listed = cli("jobs", str(stamp), "--json").out
+    assert "s3cret" not in listed and "s3cret" not in r.out and "s3cret" not in r.err
+    assert "s3cret" not in (env.home / ".jobwaiter" / "watch" / "watcher.log").read_text()
+    order = env.record(r.json["job"]) / "watch.json"
+    assert order.stat().st_mode & 0o077 == 0
+
+
+def test_a_dead_notify_url_is_recorded_and_changes_nothing(env, cli) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux",
+            "--notify", f"http://127.0.0.1:{port}/x", "--json")
+    assert r.code == 0 and r.json["outcome"] == "succeeded", r.err
+    (note,) = r.json["notes"]
+    assert note.startswith("notify url 1: not sent:") and str(port) not in note
+    assert "notify url 1: not sent" in r.err
+
+
+def test_the_notify_url_never_reaches_an_argv_on_the_head(env, jobwaiter_argv) -> None:  # type: ignore[no-untyped-def]
+    hook = _Hook()
+    try:
+        p = subprocess.Popen([*jobwaiter_argv, "exec", str(env.config), "sleep 3", "--tmux",
+                              "--job-waiter=tmux", "--notify", hook.url], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        seen = []
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            for pid in os.listdir("/proc"):
+                if pid.isdigit() and int(pid) != p.pid:
+                    with contextlib.suppress(OSError):
+                        seen.append(Path(f"/proc/{pid}/cmdline").read_bytes())
+            time.sleep(0.2)
+        p.communicate(timeout=60)
+    finally:
+        hook.close()
+    assert not [c for c in seen if b"s3cret" in c]
+    assert len(hook.posts) == 1
+
+
+def test_head_only_options_need_the_heads_watch(env, cli) -> None:  # type: ignore[no-untyped-def]
+    for argv in (["--max-runtime", "1h"], ["--notify", "http://127.0.0.1:9/x"]):
+        r = cli("exec", str(env.config), "true", *argv)
+        assert r.code == 2 and "run on the head's watch" in r.err, r.err
+        r = cli("exec", str(env.config), "true", "--tmux", "--watch", "client", *argv)
+        assert r.code == 2 and "--watch client" in r.err, r.err
+    bad = cli("exec", str(env.config), "true", "--tmux", "--notify", "ftp://x")
+    assert bad.code == 2 and "http:// or https://" in bad.err

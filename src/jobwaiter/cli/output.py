@@ -228,6 +228,8 @@ def print_result(
         echo_json(data)
     for w in result.waiters:
         reporter.phase(f"waiter {w.name}: ", w.state, f" - {w.detail}" if w.detail else "")
+    for note in result.notes:
+        reporter.warn(note)
     if log_tail is not None:
         print_log_tail(reporter, result.log_path or "the log", log_tail)
     rest = ""

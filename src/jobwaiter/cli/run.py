@@ -61,6 +61,14 @@ def job_options(f: Any) -> Any:
                           "jobs): printable, at most 64 characters, not only hex digits, "
                           "not starting with @, - or jobwaiter-."),
         watch_options,
+        click.option("--max-runtime", "max_runtime", type=Duration(), metavar="DURATION",
+                     help="The head kills the job once it has run this long (recorded as "
+                          "killed; --stop then stops the cluster). Needs the head's watch."),
+        click.option("--notify", "notify", multiple=True, metavar="URL",
+                     help="The head POSTs the result (JSON) to URL once it is known, before "
+                          "its own stop commands (repeatable). Kept private on the head."),
+        click.option("--notify-command", "notify_command", metavar="CMD",
+                     help="The head runs CMD with bash, the result (JSON) on its stdin."),
         click.option("--dry-run", "dry_run", is_flag=True,
                      help="Print what would run (the job's plan: waiters, where it is "
                           "watched, the stop per node) and run nothing."),
@@ -116,7 +124,8 @@ def exec_cmd(config: str, cmd: str, tail_on_failure: int, dry_run: bool, yes: bo
     nodes.check_options(all_nodes, req.node_ip, no_parallel, tmux=req.session == "tmux",
                         screen=req.session == "screen", job_waiter=req.job_waiter,
                         job_log=req.job_log, job_timeout=req.timeout, name=req.label,
-                        detach=req.detach, watch=req.watch, dry_run=dry_run)
+                        detach=req.detach, watch=req.watch, dry_run=dry_run,
+                        max_runtime=req.max_runtime, notify=req.notify or req.notify_command)
     reporter = TerminalReporter(quiet)
     cluster = open_cluster(config, cluster_name, reporter, yes)
     with cluster:

@@ -126,6 +126,8 @@ class JobPlan:
     stop: StopPlan | None = None
     #: ``--name``: a label to name the job by later.
     label: str | None = None
+    #: ``--max-runtime``: the head kills the job when it has run this long.
+    max_runtime: float | None = None
 
     @property
     def hold(self) -> bool:
@@ -169,6 +171,7 @@ class JobPlan:
             "timeout": self.timeout,
             "stop": None if self.stop is None else self.stop.to_dict(),
             "label": self.label,
+            "max_runtime": self.max_runtime,
         }
 
     @classmethod
@@ -189,6 +192,8 @@ class JobPlan:
             timeout=None if timeout is None else float(timeout),
             stop=None if data.get("stop") is None else StopPlan.from_dict(data["stop"]),
             label=data.get("label"),
+            max_runtime=None if data.get("max_runtime") is None
+            else float(data["max_runtime"]),
         )
 
 
@@ -228,6 +233,7 @@ def plan_job(site: JobSite, req: JobRequest, name: str | None = None) -> JobPlan
         timeout=req.timeout,
         stop=site.stop_plan() if req.stop else None,
         label=req.label,
+        max_runtime=req.max_runtime,
     )
 
 

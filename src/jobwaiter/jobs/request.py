@@ -58,6 +58,9 @@ class JobOptions(TypedDict, total=False):
     label: str | None
     watch: str | None
     detach: bool
+    max_runtime: float | None
+    notify: Sequence[str]
+    notify_command: str | None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,11 @@ class JobRequest:
     label: str | None = None          # --name: a label to name the job by later
     watch: str | None = None          # --watch auto|head|client (None: the config's)
     detach: bool = False              # return once the head watches the job
+    max_runtime: float | None = None  # the head kills the job after this long
+    #: Where the head sends the result: URLs (POST) and a command (stdin). Secrets: they go
+    #: only into the job's private order on the head, never into a plan, argv or output.
+    notify: tuple[str, ...] = field(default=(), repr=False)
+    notify_command: str | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, command: str, **options: Unpack[JobOptions]) -> JobRequest:
@@ -98,11 +106,20 @@ class JobRequest:
                    stop=options.get("stop", False), timeout=options.get("job_timeout"),
                    env=pairs, start=options.get("start", False),
                    node_ip=options.get("node_ip") or None, label=options.get("label"),
-                   watch=options.get("watch"), detach=options.get("detach", False))
+                   watch=options.get("watch"), detach=options.get("detach", False),
+                   max_runtime=options.get("max_runtime"),
+                   notify=tuple(options.get("notify") or ()),
+                   notify_command=options.get("notify_command") or None)
 
     def __post_init__(self) -> None:
         if self.label is not None:
             check_label(self.label)
+        if self.max_runtime is not None and not (math.isfinite(self.max_runtime)
+                                                 and self.max_runtime > 0):
+            raise UsageError("--max-runtime must be a positive, finite duration")
+        for url in self.notify:
+            if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+                raise UsageError("--notify takes an http:// or https:// URL")
         if self.session not in (None, "tmux", "screen"):
             raise UsageError(f"unknown session kind {self.session!r} (expected tmux or screen)")
         if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):

@@ -66,6 +66,8 @@ class JobResult:
     waiters: tuple[WaiterOutcome, ...] = field(default_factory=tuple)
     stop: StopReport | None = None
     message: str = ""
+    #: What else happened that does not change the outcome (a notification that failed).
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -92,6 +94,7 @@ class JobResult:
             waiters=waiters,
             stop=StopReport.from_dict(data.get("stop")),
             message=str(data.get("message") or ""),
+            notes=tuple(str(n) for n in data.get("notes") or ()),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,4 +110,5 @@ class JobResult:
             "waiters": [w.as_dict() for w in self.waiters],
             "stop": None if self.stop is None else self.stop.to_dict(),
             "message": self.message,
+            **({"notes": list(self.notes)} if self.notes else {}),
         }

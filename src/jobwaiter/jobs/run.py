@@ -6,7 +6,7 @@ import json
 import shlex
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jobwaiter.errors import ConnectionLost, TransportError
 from jobwaiter.jobs import watch
@@ -89,7 +89,8 @@ def run_job(
     if log:
         report.phase(f"log: ~/{log}")
     if watch_path is not None:
-        return watched(site, plan, base, watch_path, req.detach, loop)
+        return watched(site, plan, base, watch_path, req.detach, loop,
+                       notify=watch.notify_of(req))
     if plan.hold:
         if plan.stop is not None:
             report.phase("the cluster will be stopped inside the session when the job ends")
@@ -109,6 +110,7 @@ def watched(
     detach: bool,
     loop: WaitLoop | None,
     follow_for: float | None = None,
+    notify: dict[str, Any] | None = None,
 ) -> JobResult:
     """Arm the head's watch of a started job, then return (``detach``, or a session without
     a waiter: nothing to wait for) or follow it. A watcher that does not take the job leaves
@@ -116,7 +118,7 @@ def watched(
     is armed again once."""
     for attempt in (1, 2):
         try:
-            pid = watch.arm(site, path, plan)
+            pid = watch.arm(site, path, plan, notify)
         except KeyboardInterrupt:
             return replace(base, outcome=Outcome.INTERRUPTED,
                            message="interrupted while handing the job to the head's watch; "

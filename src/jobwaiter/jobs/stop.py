@@ -44,12 +44,15 @@ def _stop_node(node: Node, part: NodeStop) -> _NodeStopped:
 
 
 def run_stop(
-    plan: StopPlan, nodes: Sequence[Node], before_head: Callable[[], None] | None = None
+    plan: StopPlan,
+    nodes: Sequence[Node],
+    before_head: Callable[[list[str]], None] | None = None,
 ) -> list[str]:
     """Run the workers' parts in parallel, then the head's (``before_head`` is called in
     between: the head's own stop commands may power it off). Every command on every node is
     tried; then the first failure is raised (CommandError, or TransportError when every
-    failed node was unreachable), naming the others."""
+    failed node was unreachable), naming the others. ``before_head`` gets the workers'
+    failures."""
     by_id = {n.id: n for n in nodes}
     parts = [(by_id[w.node], w) for w in plan.workers if w.commands and w.node in by_id]
     done = for_each(parts, lambda part: _stop_node(*part))
@@ -57,7 +60,10 @@ def run_stop(
     done += [_NodeStopped(Node(w.node, w.node, _NoTransport()), error="no way to reach it "
                           "from here") for w in plan.workers if w.commands and w.node not in by_id]
     if before_head is not None:
-        before_head()
+        # What went wrong on the workers, said before the head's part (which may power the
+        # head off).
+        before_head([f"{d.node.ip}: {d.error or 'failed'}" for d in done
+                     if d.failure is not None or d.error])
     done.append(_stop_node(by_id[plan.head.node], plan.head))
     failed = [d for d in done if d.failure is not None or d.error]
     if failed:

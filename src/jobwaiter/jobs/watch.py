@@ -180,6 +180,17 @@ def check_request(site: JobSite, plan: JobPlan, req: JobRequest) -> str:
     ``auto`` (head if the head can, decided by ``prepare``). UsageError for ``--watch head``
     or ``--detach`` when the head cannot watch the job."""
     mode = mode_of(req.watch, site)
+    head_only = [name for name, given in (("--max-runtime", req.max_runtime is not None),
+                                          ("--notify", bool(req.notify)),
+                                          ("--notify-command", bool(req.notify_command)))
+                 if given]
+    if head_only:
+        why = ("it needs --tmux or --screen" if plan.session is None
+               else "--watch client" if mode == "client" else static_reason(site, plan))
+        if why:
+            raise UsageError(f"{', '.join(head_only)} run on the head's watch, and the head "
+                             f"cannot watch this job: {why}")
+        return "head"
     if req.detach and plan.session is None:
         raise UsageError("--detach needs --tmux or --screen: a foreground job ends with the "
                          "command that runs it")
@@ -237,12 +248,23 @@ def _argv(path: str, *args: str) -> list[str]:
     return ["python3", "-I", f"{path}/run.py", *args]
 
 
-def order(plan: JobPlan, site: JobSite, workers: list[dict[str, Any]] | None = None
-          ) -> dict[str, Any]:
-    """What the head is given: the plan, the config as plain data, and how it reaches the
-    workers whose stop it runs."""
-    return {"plan": plan.to_dict(), "config": dict(site.config),
+def order(plan: JobPlan, site: JobSite, workers: list[dict[str, Any]] | None = None,
+          notify: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the head is given: the plan, the config as plain data, how it reaches the
+    workers whose stop it runs, and where it sends the result (secrets: the order is
+    private on the head and never printed)."""
+    data = {"plan": plan.to_dict(), "config": dict(site.config),
             "version": jobwaiter.__version__, "workers": workers or []}
+    if notify:
+        data["notify"] = notify
+    return data
+
+
+def notify_of(req: JobRequest) -> dict[str, Any] | None:
+    """``--notify``/``--notify-command`` as the order carries them."""
+    if not req.notify and not req.notify_command:
+        return None
+    return {"urls": list(req.notify), "command": req.notify_command}
 
 
 KEYS_DIR = ".jobwaiter/keys"
@@ -304,7 +326,7 @@ def _known_lines(known_hosts: str | None, site: JobSite, plan: JobPlan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def arm(site: JobSite, path: str, plan: JobPlan) -> str:
+def arm(site: JobSite, path: str, plan: JobPlan, notify: dict[str, Any] | None = None) -> str:
     """Hand the job to the head's watcher; returns the watcher's pid once it has taken the
     job. WatchUnavailable when it did not confirm."""
     try:
@@ -313,7 +335,7 @@ def arm(site: JobSite, path: str, plan: JobPlan) -> str:
         raise WatchUnavailable(str(exc).splitlines()[0]) from None
     # Arming twice is harmless: the order is written again and the watcher already has it.
     answer = site.head.run(_argv(path, "arm"),
-                           input=json.dumps(order(plan, site, workers)).encode(),
+                           input=json.dumps(order(plan, site, workers, notify)).encode(),
                            timeout=60, idempotent=True)
     words = answer.stdout.split(maxsplit=1)
     if answer.ok and words[:1] == ["watching"]:

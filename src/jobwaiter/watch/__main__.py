@@ -78,6 +78,9 @@ def arm(text: str) -> int:
             return 0
         # The last watch gave up before the job's end (--job-timeout): watch it again.
         os.unlink(str(d / RESULT))
+    earlier = files.read_json(d / ORDER)
+    if isinstance(earlier, dict) and earlier.get("notify") and not order.get("notify"):
+        order["notify"] = earlier["notify"]  # armed again: where to send the result stays
     before = files.read_text(d / WATCHING)
     files.write_private(d / ORDER, json.dumps(order) + "\n")
     if plan.stop is not None and (files.read_text(d / CLAIM) or "").strip() == files.DISARMED:

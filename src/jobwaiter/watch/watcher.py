@@ -6,8 +6,10 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +23,7 @@ from jobwaiter.jobs.stop import STOP_AFTER, run_stop, unless_survivors
 from jobwaiter.jobs.watch import HEAD_STOP_BEGAN
 from jobwaiter.records import JOBS_DIR
 from jobwaiter.records.read import read_records
+from jobwaiter.sessions import kill_argv
 from jobwaiter.transport.address import parse_host
 from jobwaiter.transport.frame import FramedTransport
 from jobwaiter.transport.local import LocalTransport
@@ -28,6 +31,7 @@ from jobwaiter.transport.node import Node
 from jobwaiter.transport.ssh import SSHTarget, SSHTransport
 from jobwaiter.waiters.session import session_waiter
 from jobwaiter.watch import files
+from jobwaiter.watch import notify as notify_module
 from jobwaiter.watch.files import (
     CLAIM,
     HEAD_STOP,
@@ -45,6 +49,9 @@ BY = "the head's watch"
 IDLE_EXIT = 30.0
 #: Between recording that the head's own stop commands start and starting them.
 HEAD_STOP_GRACE = 1.0
+#: ``--max-runtime``: marks the record when the head killed the job for running too long.
+MAX_RUNTIME = "max_runtime"
+KILL_GRACE = 10.0
 SCAN_EVERY = 0.5
 
 
@@ -128,6 +135,7 @@ def watch_job(name: str) -> None:
         _record(d, result, pending=False)
         return
     record = read_record(site, name)
+    guard = _max_runtime_guard(site, plan, record.started_at, name)
     base = JobResult(Outcome.STARTED, name, session=name if plan.session else None,
                      session_kind=plan.session,
                      log_path=f"~/{plan.log}" if plan.log else None,
@@ -137,18 +145,58 @@ def watch_job(name: str) -> None:
         # waiter).
         plan, waiters=(WaiterStep(plan.session or "job", session_waiter(plan.session or "tmux")),))
     result = finish_wait(site, replace(waited, stop=None), base, None, record.started_at)
+    if guard is not None:
+        guard.cancel()
+    if (d / MAX_RUNTIME).exists() and result.outcome is Outcome.KILLED:
+        result = replace(result, message=f"the job ran longer than --max-runtime "
+                                         f"{plan.max_runtime:g}s and was killed "
+                                         f"({result.message})")
     stop, workers = _current_stop(d)
-    _record(d, result, pending=stop is not None)
+    # Final only once the stop and the notifications are done: a follower reads it then.
+    _record(d, result, pending=stop is not None or bool(order.get("notify")))
     files.log(f"{name}: {result.outcome} ({result.message})")
-    if stop is not None:
-        site = replace(site, nodes=(site.node, *workers))
-        try:
-            result = head_stop(site, stop, result)
-        finally:
-            for node in site.nodes:
-                node.transport.close()
-        _record(d, result, pending=False)
-        files.log(f"{name}: stop {result.stop.detail if result.stop else ''}")
+
+    def notify(told: JobResult) -> tuple[str, ...]:
+        fresh = files.read_json(d / ORDER)
+        body = notify_module.payload(told.to_dict(), plan.label, plan.cluster)
+        notes = tuple(notify_module.send(fresh if isinstance(fresh, dict) else order, body, d))
+        for note in notes:
+            files.log(f"{name}: {note}")
+        return notes
+
+    if stop is None:
+        _record(d, replace(result, notes=notify(result)), pending=False)
+        return
+    site = replace(site, nodes=(site.node, *workers))
+    try:
+        result = head_stop(site, stop, result, notify)
+    finally:
+        for node in site.nodes:
+            node.transport.close()
+    _record(d, result, pending=False)
+    files.log(f"{name}: stop {result.stop.detail if result.stop else ''}")
+
+
+def _max_runtime_guard(site: JobSite, plan: JobPlan, started_at: float | None,
+                       name: str) -> threading.Timer | None:
+    """``--max-runtime``: kill the job (as ``jobwaiter kill`` does, recorded) once it has run
+    that long, by the head's clock."""
+    if plan.max_runtime is None:
+        return None
+    d = job_dir(name)
+
+    def fire() -> None:
+        if (d / "status").exists():
+            return
+        files.write_private(d / MAX_RUNTIME, f"{time.time():.3f}\n")
+        files.log(f"{name}: ran longer than --max-runtime {plan.max_runtime:g}s: killing it")
+        site.head.run(kill_argv(name, int(signal.SIGTERM), KILL_GRACE), timeout=120)
+
+    delay = max(0.0, (started_at or time.time()) + plan.max_runtime - time.time())
+    timer = threading.Timer(delay, fire)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _current_stop(d: Any) -> tuple[StopPlan | None, tuple[Node, ...]]:
@@ -169,29 +217,45 @@ def _record(d: Any, result: JobResult, pending: bool) -> None:
     files.write_private(d / RESULT, json.dumps(data) + "\n")
 
 
-def head_stop(site: JobSite, plan: StopPlan, result: JobResult) -> JobResult:
+def head_stop(
+    site: JobSite,
+    plan: StopPlan,
+    result: JobResult,
+    notify: Callable[[JobResult], tuple[str, ...]] = lambda result: (),
+) -> JobResult:
     """The stop after a job, run by the head: the same rules as a client's, with nobody to
-    ask (other jobs running: not stopped), claimed first so that it runs at most once."""
+    ask (other jobs running: not stopped), claimed first so that it runs at most once.
+    ``notify`` is told the result once: before the head's own stop commands (with how the
+    workers' part went), or when the stop does not run."""
+    told: list[tuple[str, ...]] = []
+
+    def tell(what: JobResult) -> JobResult:
+        if not told:
+            told.append(notify(what))
+        return replace(what, notes=told[0])
+
     if result.outcome is Outcome.LOST:
         result = unless_survivors(site, result)
     if result.outcome not in STOP_AFTER:
-        return replace(result, stop=StopReport.declined(str(result.outcome)))
+        return tell(replace(result, stop=StopReport.declined(str(result.outcome))))
     others = [r.name for r in read_records(site.head) if r.alive and r.name != result.job]
     if others:
-        return replace(result, stop=StopReport.declined("other jobs running: "
-                                                        + ", ".join(others)))
+        return tell(replace(result, stop=StopReport.declined("other jobs running: "
+                                                             + ", ".join(others))))
     taken = files.claim(result.job, BY)
     if taken is not None:
         why = "disarmed" if taken == files.DISARMED else f"the stop was claimed by {taken}"
-        return replace(result, stop=StopReport.declined(why))
+        return tell(replace(result, stop=StopReport.declined(why)))
     d = job_dir(result.job)
 
-    def head_part_next() -> None:
-        # The head's own stop commands may power it off: what happened is readable first,
-        # and a client following the job is given a moment to read it.
+    def head_part_next(failed_workers: list[str]) -> None:
+        # The head's own stop commands may power it off: what happened is readable (and
+        # sent) first, and a client following the job is given a moment to read it.
         files.write_private(d / HEAD_STOP, f"started {time.time():.3f}\n")
-        started = StopReport(True, None, HEAD_STOP_BEGAN)
-        _record(d, replace(result, stop=started), pending=True)
+        detail = HEAD_STOP_BEGAN + (f"; workers failed: {'; '.join(failed_workers)}"
+                                    if failed_workers else "")
+        started = tell(replace(result, stop=StopReport(True, None, detail)))
+        _record(d, started, pending=True)
         time.sleep(HEAD_STOP_GRACE)
 
     try:
@@ -199,11 +263,11 @@ def head_stop(site: JobSite, plan: StopPlan, result: JobResult) -> JobResult:
     except (CommandError, TransportError) as exc:
         stop = StopReport(True, False, str(exc))
         if result.outcome is Outcome.SUCCEEDED:
-            return replace(result, outcome=Outcome.STOP_FAILED, stop=stop,
-                           message=f"the job succeeded but stopping the cluster failed: "
-                                   f"{exc}")
-        return replace(result, stop=stop)
-    return replace(result, stop=StopReport(True, True, "; ".join(lines)))
+            return tell(replace(result, outcome=Outcome.STOP_FAILED, stop=stop,
+                                message=f"the job succeeded but stopping the cluster "
+                                        f"failed: {exc}"))
+        return tell(replace(result, stop=stop))
+    return tell(replace(result, stop=StopReport(True, True, "; ".join(lines))))
 
 
 def _orders() -> list[str]:
