@@ -24,6 +24,7 @@ HEAD_MODULES = [
     "jobwaiter.runtimes.slurm.health", "jobwaiter.outcome", "jobwaiter.jobs.plan",
     "jobwaiter.jobs.stop", "jobwaiter.jobs.run", "jobwaiter.jobs.watch", "jobwaiter.watch",
     "jobwaiter.watch.files", "jobwaiter.watch.watcher", "jobwaiter.watch.__main__",
+    "jobwaiter.watch.notify",
 ]
 SMOKE = """
 import sys
