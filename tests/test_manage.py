@@ -247,3 +247,23 @@ def test_wait_stop_after_the_job(env, cli) -> None:
     r = cli("wait", str(env.config), name, "--stop", "-y", "--json")
     assert r.code == 0
     assert r.json["stop"]["ok"] is True
+
+
+def test_a_waiter_that_times_out_after_the_job_ended_says_so(env, cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # An engine waiter that never sees its work end, after the job itself exited 0.
+    (tmp_path / "forever.py").write_text(
+        "import time, jobwaiter\n"
+        "class Never(jobwaiter.JobWaiter):\n"
+        "    def wait_for_completion(self, node_id, cmd, session_name, timeout=None):\n"
+        "        time.sleep(3600)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=chain[tmux, forever.Never]",
+            "--job-timeout", "2", "--json")
+    assert r.code == 124, r.err
+    assert r.json["exit_status"] == 0
+    assert r.json["message"] == "the job ended with status 0, then waiting for forever.Never " \
+                                "timed out"
+    assert "the job has ended; what it launched may still run" in r.err
+    assert "the job keeps running" not in r.err
+    (row,) = cli("jobs", str(env.config), "--json").json
+    assert (row["state"], row["state_detail"]) == ("succeeded", "succeeded, waiter timed out")

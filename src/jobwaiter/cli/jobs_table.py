@@ -107,8 +107,11 @@ def fit(rows: Sequence[dict[str, Any]], width: int | None) -> Layout:
 def state_style(row: dict[str, Any]) -> str | None:
     """The colour of a row's state: its outcome's, and a failed in-session stop's."""
     stop = row.get("stop_status")
-    stop_failed = stop not in (None, 0) or "stop failed" in str(row.get("state_detail"))
+    detail = str(row.get("state_detail"))
+    stop_failed = stop not in (None, 0) or "stop failed" in detail
     key = "stop_failed" if row["state"] == "succeeded" and stop_failed else str(row["state"])
+    if row["state"] == "succeeded" and "waiter" in detail:  # timed out or failed after it
+        key = "timeout" if "timed out" in detail else "waiter_failed"
     return style.OUTCOME_STYLES.get(key)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import time
@@ -17,7 +18,7 @@ from jobwaiter.jobs.stop import stop_after
 from jobwaiter.records import JobRecord
 from jobwaiter.records.layout import signal_name
 from jobwaiter.records.read import read_records
-from jobwaiter.sessions import launch_argv, launch_input, session_kind
+from jobwaiter.sessions import launch_argv, launch_input, session_kind, waited_argv
 from jobwaiter.waiters.base import JobContext
 from jobwaiter.waiters.loop import WaitLoop, WaitReport
 
@@ -256,6 +257,11 @@ def finish_wait(
         return replace(base, outcome=Outcome.INTERRUPTED,
                        message="interrupted while waiting; the job keeps running")
     result = from_report(base, report)
+    if result.exit_status == 0 and result.outcome in (Outcome.TIMEOUT, Outcome.WAITER_FAILED):
+        # The job exited 0, but what it launched failed or was not seen to end: `jobs` must
+        # not list it as plainly succeeded.
+        with contextlib.suppress(TransportError):
+            site.head.run(waited_argv(base.job, result.outcome.value), timeout=60)
     if result.outcome is Outcome.FAILED and (result.exit_status or 0) > 128:
         # 128+N: a signal; the record says whether `jobwaiter kill` sent it.
         record = read_record(site, base.job)
@@ -288,6 +294,8 @@ def from_report(base: JobResult, report: WaitReport) -> JobResult:
             # job launched may still run).
             detail = (f"the job ended with status {status}, then waiting for "
                       f"{failing.name} timed out")
+        elif state is Outcome.TIMEOUT:
+            detail = f"{detail}; the job keeps running"
         return replace(result, outcome=state, message=detail)
     if state is Outcome.FAILED and failing is not None and failing.exit_status not in (None, 0):
         return replace(result, outcome=Outcome.FAILED, message=detail)

@@ -17,6 +17,8 @@ Files of a record (all written on the head; paths relative to ``$HOME``):
     stop.lock    held by the wrapper until the in-session stop has recorded its status
     kill.lock    held by ``jobwaiter kill`` while it kills, so readers wait for its status
     killed       the signal number ``jobwaiter kill`` sent to the running job
+    waited       how the last wait ended when the status does not say it (an engine waiter
+                 timed out or failed after the job exited 0)
     stop.claim   who runs the stop after the job (created once: the head's watch, a client,
                  the session, or "disarmed"); see ``jobwaiter.watch`` for the watch's files
 

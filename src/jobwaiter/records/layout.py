@@ -90,6 +90,9 @@ class JobRecord:
     watch_stop: str = ""
     #: The head's watch of the job has ended (its result is recorded, its stop over).
     watch_done: bool = False
+    #: How the last wait for the job ended when its exit status does not say it
+    #: ("timeout", "waiter_failed"), else "".
+    waited: str = ""
     #: Who claimed the stop after the job ("" nobody yet; "disarmed" by ``disarm``).
     stop_claim: str = ""
 
@@ -152,6 +155,10 @@ class JobRecord:
             return f"{state}, stop failed ({self.stop_status})"
         if self.watch_stop == "failed":
             return f"{state}, stop failed"
+        if self.waited == "timeout":
+            return f"{state}, waiter timed out"
+        if self.waited == "waiter_failed":
+            return f"{state}, waiter failed"
         return state
 
     @property
@@ -212,6 +219,7 @@ class JobRecord:
             watched_stop=fields.get("watched") == "head stop",
             watch_stop=fields.get("watch_stop", "").strip(),
             watch_done=fields.get("watch_done") == "yes",
+            waited=fields.get("waited", "").strip()[:20],
             stop_claim=fields.get("claim", "").strip(),
         )
 

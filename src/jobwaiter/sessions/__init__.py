@@ -17,6 +17,7 @@ from jobwaiter.sessions.scripts import (
     prune_argv,
     rearm_argv,
     survivors_argv,
+    waited_argv,
     wrapper_text,
 )
 
@@ -34,5 +35,6 @@ __all__ = [
     "rearm_argv",
     "session_kind",
     "survivors_argv",
+    "waited_argv",
     "wrapper_text",
 ]

@@ -62,6 +62,11 @@ def rearm_argv(name: str) -> list[str]:
     return ["bash", "-c", _script("rearm.sh"), "jw", name]
 
 
+def waited_argv(name: str, outcome: str) -> list[str]:
+    """Note in the record how waiting for the job ended (``waited``)."""
+    return ["bash", "-c", _script("waited.sh"), "jw", name, outcome]
+
+
 def survivors_argv(name: str) -> list[str]:
     """Count the processes of a job that still run (prints ``alive <n>``)."""
     return ["bash", "-c", _script("lib.sh", "survivors.sh"), "jw", name]

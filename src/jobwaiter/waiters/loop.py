@@ -122,7 +122,7 @@ class WaitLoop:
                         waiter.label, UNREACHABLE,
                         "timed out while the head was unreachable; the job's state is unknown",
                     )
-                return WaiterOutcome(waiter.label, TIMEOUT, "timed out; the job keeps running")
+                return WaiterOutcome(waiter.label, TIMEOUT, "timed out")
             interval = self.pacing.interval(attempt)
             block = max(interval, waiter.max_block)
             if remaining is not None:

@@ -7,7 +7,7 @@ screen_alive=$(screen -ls 2>/dev/null | sed -n 's/^[[:space:]]*[0-9]*\.\([^[:spa
 for n in "$@"; do
   [ -d "$n" ] || continue
   echo "@@ $n"
-  for f in meta started status pid stop_status killed; do
+  for f in meta started status pid stop_status killed waited; do
     p=$n/$f; [ "$f" = meta ] && p=$n/meta.json
     [ -s "$p" ] && printf '%s %s\n' "$f" "$(head -n 1 "$p")"
   done
