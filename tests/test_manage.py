@@ -249,7 +249,8 @@ def test_wait_stop_after_the_job(env, cli) -> None:
     assert r.json["stop"]["ok"] is True
 
 
-def test_a_waiter_that_times_out_after_the_job_ended_says_so(env, cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_waiter_that_times_out_after_the_job_ended_says_so(  # type: ignore[no-untyped-def]
+        env, cli, tmp_path, monkeypatch) -> None:
     # An engine waiter that never sees its work end, after the job itself exited 0.
     (tmp_path / "forever.py").write_text(
         "import time, jobwaiter\n"
