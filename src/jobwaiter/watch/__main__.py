@@ -22,7 +22,16 @@ from typing import Any
 from jobwaiter.jobs.plan import JobPlan
 from jobwaiter.records import check_name
 from jobwaiter.watch import files
-from jobwaiter.watch.files import CLAIM, ORDER, PROGRESS, RESULT, WATCHING, job_dir
+from jobwaiter.watch.files import (
+    CLAIM,
+    FOLLOWING,
+    ORDER,
+    PROGRESS,
+    RESULT,
+    SEEN,
+    WATCHING,
+    job_dir,
+)
 
 #: What the watcher must not inherit from the process that started it: the name of a job it
 #: might run inside (its processes would count as that job's), shell start-up hooks, and a
@@ -134,9 +143,13 @@ def follow(names: list[str], budget: float) -> int:
                 continue
             if isinstance(result, dict) and text != recorded.get(name):
                 # The job's result, with its stop still going on: what a client reports if
-                # the head's own stop commands then take the head away.
+                # the head's own stop commands then take the head away. The watcher waits
+                # for a follower to have sent it on (SEEN) before those commands run.
                 recorded[name] = text or ""
                 _emit({"job": name, "event": "recorded", "result": result})
+                files.write_private(d / SEEN, text or "")
+            # Tells the watcher that someone follows the job right now.
+            files.touch(d / FOLLOWING)
             message = (files.read_text(d / PROGRESS) or "").strip()
             if message and message != seen.get(name):
                 seen[name] = message

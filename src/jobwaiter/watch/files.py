@@ -20,6 +20,9 @@ PROGRESS = "progress"
 RESULT = "result.json"
 CLAIM = "stop.claim"
 HEAD_STOP = "head_stop"
+#: Touched by ``follow`` at each look at the job, and what it last sent on of the result.
+FOLLOWING = "following"
+SEEN = "seen"
 
 #: What a stop claim says when ``disarm`` made it: the stop will not run (``wait --stop``
 #: removes it again).
@@ -51,6 +54,12 @@ def write_private(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(str(tmp))
         raise
+
+
+def touch(path: Path) -> None:
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.utime(str(path))
 
 
 def read_text(path: Path) -> str | None:

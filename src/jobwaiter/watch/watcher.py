@@ -34,10 +34,12 @@ from jobwaiter.watch import files
 from jobwaiter.watch import notify as notify_module
 from jobwaiter.watch.files import (
     CLAIM,
+    FOLLOWING,
     HEAD_STOP,
     ORDER,
     PROGRESS,
     RESULT,
+    SEEN,
     WATCHING,
     job_dir,
 )
@@ -47,8 +49,11 @@ BY = "the head's watch"
 #: How long the watcher stays up with nothing to watch (a client arming a job in that time
 #: reuses it).
 IDLE_EXIT = 30.0
-#: Between recording that the head's own stop commands start and starting them.
+#: At most this long between recording that the head's own stop commands start and
+#: starting them, while a client following the job has not read it yet.
 HEAD_STOP_GRACE = 1.0
+#: A follower looks at its jobs every 0.1 s; one that did within this is following.
+FOLLOWED_WITHIN = 1.0
 #: ``--max-runtime``: marks the record when the head killed the job for running too long.
 MAX_RUNTIME = "max_runtime"
 KILL_GRACE = 10.0
@@ -177,6 +182,22 @@ def watch_job(name: str) -> None:
     files.log(f"{name}: stop {result.stop.detail if result.stop else ''}")
 
 
+def _let_followers_read(d: Any) -> None:
+    """Give a client that follows the job right now the time to read the result just
+    recorded (at most HEAD_STOP_GRACE), before commands that may take the head away. With
+    nobody following, nothing to wait for."""
+    recorded = files.read_text(d / RESULT)
+    deadline = time.monotonic() + HEAD_STOP_GRACE
+    while time.monotonic() < deadline:
+        try:
+            followed = time.time() - os.stat(str(d / FOLLOWING)).st_mtime < FOLLOWED_WITHIN
+        except OSError:
+            followed = False
+        if not followed or files.read_text(d / SEEN) == recorded:
+            return
+        time.sleep(0.02)
+
+
 def _max_runtime_guard(site: JobSite, plan: JobPlan, started_at: float | None,
                        name: str) -> threading.Timer | None:
     """``--max-runtime``: kill the job (as ``jobwaiter kill`` does, recorded) once it has run
@@ -256,7 +277,7 @@ def head_stop(
                                     if failed_workers else "")
         started = tell(replace(result, stop=StopReport(True, None, detail)))
         _record(d, started, pending=True)
-        time.sleep(HEAD_STOP_GRACE)
+        _let_followers_read(d)
 
     try:
         lines = run_stop(plan, site.nodes, before_head=head_part_next)
