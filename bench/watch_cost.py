@@ -347,6 +347,21 @@ def settle(place: Place, roots: Callable[[dict[int, Proc]], list[int]],
     time.sleep(1.0)
 
 
+def settle_watched(place: Place, need: int, timeout: float = 120.0) -> None:
+    """Wait until the head's watcher has taken `need` jobs (each record's `watching` file:
+    the watcher waits on a job's lock in a thread, with no process to count), then one more
+    second."""
+    jobs = place.root / ".jobwaiter" / "jobs"
+    deadline = time.monotonic() + timeout
+    while len(list(jobs.glob("*/watching"))) < need:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(list(jobs.glob('*/watching')))} of {need} "
+                               f"watches began in {timeout:g} s")
+        reap(place.live_clients())
+        time.sleep(0.1)
+    time.sleep(1.0)
+
+
 def window(place: Place, seconds: float,
            main: Callable[[dict[int, Proc]], list[int]]) -> Window:
     """Watch for `seconds`: the pids handed out, and the peak count and RSS of the `main`
@@ -405,10 +420,10 @@ def cost_on_head(base: Path, jobs: int, seconds: float, cost: Cost, local: bool 
     try:
         place.launch(1, "--job-waiter=tmux", "--detach")
         if local:
-            settle(place, watchers, is_check, 1)
+            settle_watched(place, 1)
             cost.rows.append((HEAD_ROW, 1, window(place, seconds, watchers)))
         place.launch(jobs - 1, "--job-waiter=tmux", "--detach")
-        settle(place, watchers, is_check, jobs)
+        settle_watched(place, jobs)
         if local:
             cost.rows.append((HEAD_ROW, jobs, window(place, seconds, watchers)))
             client = place.spawn("wait", str(place.config), "--all")
