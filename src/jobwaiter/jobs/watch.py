@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import time
+import weakref
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -219,13 +220,13 @@ def prepare(site: JobSite, mode: str) -> str | None:
         return None
 
 
-_shipped: dict[tuple[int, str], bool] = {}
+#: The transports (connections) the code has been shipped through, in this process.
+_shipped: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 def ship(site: JobSite) -> str:
     path, data = bundle()
-    key = (id(site.head), path)
-    if key in _shipped:
+    if _shipped.get(site.head) == path:
         return path
     probe = site.head.run(["bash", "-c", _PROBE, "jw", path], idempotent=True, timeout=60)
     lines = probe.stdout.split("\n")
@@ -240,7 +241,7 @@ def ship(site: JobSite) -> str:
         if not put.ok:
             raise WatchUnavailable(f"cannot put the watch's code on the head: "
                                    f"{put.tail(2) or put.exit_status}")
-    _shipped[key] = True
+    _shipped[site.head] = path
     return path
 
 
