@@ -348,3 +348,22 @@ def test_head_only_options_need_the_heads_watch(env, cli) -> None:  # type: igno
         assert r.code == 2 and "--watch client" in r.err, r.err
     bad = cli("exec", str(env.config), "true", "--tmux", "--notify", "ftp://x")
     assert bad.code == 2 and "http:// or https://" in bad.err
+
+
+def test_wait_follows_several_jobs_at_once(env, cli) -> None:  # type: ignore[no-untyped-def]
+    ok = cli("exec", str(env.config), "sleep 1", "--tmux", "--job-waiter=tmux", "--detach",
+             "--json").json["job"]
+    bad = cli("exec", str(env.config), "sleep 2; exit 2", "--tmux", "--job-waiter=tmux",
+              "--detach", "--json").json["job"]
+    here = cli("exec", str(env.config), "sleep 1; exit 5", "--tmux", "--json").json["job"]
+    r = cli("wait", str(env.config), ok, bad, here, "--json")
+    assert r.code == 2, r.err  # the first failure's code, in the order given
+    got = {j["job"]: (j["outcome"], j["exit_status"]) for j in r.json["jobs"]}
+    assert got == {ok: ("succeeded", 0), bad: ("failed", 2), here: ("failed", 5)}
+    assert r.json["outcome"] == "failed"
+    assert "2 of 3 jobs did not succeed" in r.err
+    running = cli("exec", str(env.config), "sleep 1", "--tmux", "--job-waiter=tmux",
+                  "--detach", "--json").json["job"]
+    every = cli("wait", str(env.config), "--all", "--json")
+    assert every.code == 0 and [j["job"] for j in every.json["jobs"]] == [running], every.err
+    assert cli("wait", str(env.config)).code == 2

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from jobwaiter.errors import CommandError, UsageError
+from jobwaiter.errors import CommandError, JobwaiterError, TransportError, UsageError
 from jobwaiter.jobs import watch
 from jobwaiter.jobs.names import records_to_read, resolve_job
 from jobwaiter.jobs.plan import JobPlan, plan_job
@@ -137,7 +137,11 @@ def wait_jobs(
             on_result(result)
 
     def one(name: str) -> None:
-        done(wait_job(site, name, job_waiter, timeout, stop, None, watch_mode))
+        try:
+            done(wait_job(site, name, job_waiter, timeout, stop, None, watch_mode))
+        except JobwaiterError as exc:  # one job's trouble is its result, not the others'
+            done(JobResult(Outcome.UNREACHABLE if isinstance(exc, TransportError)
+                           else Outcome.ERROR, name, message=str(exc)))
 
     plain = job_waiter is None and not stop and watch.mode_of(watch_mode, site) != "client"
     followed = [r.name for r in records if r.watched and plain]
