@@ -374,6 +374,56 @@ def test_submit_runtime_spark_scala_ends_and_reports_failure(spark: Spark) -> No
     assert not list((spark.home / "user" / "jobs").glob(".*.scala.*")), "temp copies removed"
 
 
+def test_a_killed_client_leaves_the_head_to_stop_after_the_app(spark: Spark, cli) -> None:  # type: ignore[no-untyped-def]
+    """chain[tmux, spark] watched by the head, its client killed as soon as the head has the
+    job: the stop (Spark's own daemons included) comes after the application finished. The
+    cluster is started again afterwards for the tests below."""
+    for job in cli("jobs", str(spark.config), "--state", "running,started", "--json").json:
+        assert cli("kill", str(spark.config), job["session"]).code == 0  # nothing else runs
+    marker = spark.home / "watched-app-done"
+    home = subprocess.run([sys.executable, "-c", "import pyspark, os; "
+                           "print(os.path.dirname(pyspark.__file__))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    cmd = (f'nohup "$SPARK_HOME"/bin/spark-submit --master {spark.master} '
+           "--conf spark.ui.enabled=false --executor-memory 512m --total-executor-cores 1 "
+           f"app.py marker watched-app 4 {marker} > watched.log 2>&1 & echo submitted")
+    client = subprocess.Popen(
+        [sys.executable, "-m", "jobwaiter.cli.main", "exec", str(spark.config), cmd, "--tmux",
+         "--job-waiter", "chain[tmux, spark]", "--env", f"SPARK_HOME={home}", "--stop", "-y"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    jobs = spark.home / ".jobwaiter" / "jobs"
+    try:
+        deadline = time.monotonic() + 60
+        while not [r for r in jobs.glob("*") if (r / "watching").exists()
+                   and cmd in (r / "command").read_text()]:
+            assert time.monotonic() < deadline and client.poll() is None, "not watched"
+            time.sleep(0.1)
+        client.kill()
+        client.wait(timeout=10)
+        (record,) = [r for r in jobs.glob("*") if (r / "watching").exists()
+                     and cmd in (r / "command").read_text()]
+
+        def recorded() -> dict:  # type: ignore[type-arg]
+            try:
+                return json.loads((record / "result.json").read_text())  # type: ignore[no-any-return]
+            except (OSError, ValueError):
+                return {}
+
+        deadline = time.monotonic() + 150
+        while not recorded().get("stop") or recorded().get("stop_pending"):
+            assert time.monotonic() < deadline, "the head did not stop the cluster"
+            time.sleep(0.2)
+        result = recorded()
+        assert result["outcome"] == "succeeded", result
+        assert result["stop"]["ok"] is True, result["stop"]
+        assert float(marker.read_text()) <= float((record / "head_stop").read_text().split()[1])
+        assert spark.pids() == [], "the stop stopped Spark's daemons too"
+    finally:
+        client.kill()
+        again = jobwaiter("start", str(spark.config))
+    assert again.returncode == 0, again.stderr
+
+
 def test_stop_is_exact_then_the_waiter_finds_the_master_unreachable(spark: Spark, cli) -> None:  # type: ignore[no-untyped-def]
     pids = spark.pids()
     assert len(pids) == 2
