@@ -26,6 +26,10 @@ from pathlib import Path
 
 import pytest
 
+from jobwaiter.cluster.cluster import Cluster
+from jobwaiter.runtimes.base import BUSY, IDLE
+from polling import wait_for
+
 # `make test` installs ray[default]. Elsewhere the module is skipped, but never in CI.
 if not os.environ.get("CI"):
     pytest.importorskip("ray", reason="the Ray tests need ray[default]")
@@ -290,6 +294,30 @@ def test_killing_a_submit_job_stops_its_submission(ray: Ray, cli) -> None:  # ty
     k = cli("kill", str(ray.config), job)
     assert k.code == 0, k.err
     ray.wait_status(sid, {"STOPPED"}, timeout=30)
+
+
+def test_activity_is_busy_while_a_ray_job_runs_and_idle_once_it_ended(ray: Ray) -> None:
+    with Cluster(ray.config) as cluster:
+        (runtime,) = cluster.runtimes
+        head = cluster.node()
+
+        def idle() -> bool:
+            time.sleep(0.3)
+            return runtime.activity(head).state == IDLE
+
+        wait_for(idle, 30)  # whatever earlier tests ran has ended
+        ray.submit("import time; time.sleep(20)", "activity-probe")
+        got = runtime.activity(head)  # listed PENDING at once, then RUNNING: work either way
+        assert got.state == BUSY, got
+        assert "1 Ray job in progress: activity-probe " in got.detail, got.detail
+        ray.wait_status("activity-probe", {"RUNNING"})
+        running = time.monotonic()
+        got = runtime.activity(head)
+        assert got.state == BUSY and "activity-probe RUNNING" in got.detail, got
+        wait_for(idle, 90)
+        # Idle only once the job has ended: not before its 20 s of sleep were over.
+        assert time.monotonic() - running > 15, "idle while the job still ran"
+        assert ray.jobs()["activity-probe"]["status"] == "SUCCEEDED"
 
 
 def test_stop_is_exact_and_leaves_no_ray_process(ray: Ray, cli) -> None:  # type: ignore[no-untyped-def]

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from jobwaiter.cluster.cluster import Cluster
+from jobwaiter.runtimes.base import BUSY, IDLE
 from polling import wait_for
 
 # `make test` installs slurm-wlm. Elsewhere the module is skipped, but never in CI, where a
@@ -332,3 +334,28 @@ def test_submit_runtime_slurm_passes_args_verbatim_and_waits_for_it(env, slurm: 
     assert r.code == 126, r.err
     assert [w["name"] for w in r.json["waiters"]] == ["tmux", "slurm"]
     assert "(argsjob) FAILED, exit code 4" in r.json["waiters"][1]["detail"]
+
+
+def test_activity_is_busy_while_a_batch_job_runs_or_waits_and_idle_after(env, slurm: Slurm) -> None:  # type: ignore[no-untyped-def]
+    with Cluster(config(env, slurm)) as cluster:
+        (runtime,) = cluster.runtimes
+        head = cluster.node()
+
+        def idle() -> bool:
+            time.sleep(0.3)
+            return runtime.activity(head).state == IDLE
+
+        wait_for(idle, 30)  # whatever earlier tests submitted has ended
+        # Both CPUs for the first job: the second waits for it, PENDING.
+        first = slurm.sbatch("-J", "busy-a", "-c", "2", "--wrap", "sleep 6")
+        second = slurm.sbatch("-J", "busy-b", "-c", "2", "--wrap", "sleep 1")
+        submitted = time.monotonic()
+        got = runtime.activity(head)
+        assert got.state == BUSY, got
+        assert got.detail.startswith("2 Slurm jobs in progress: "), got.detail
+        assert f"{first} (busy-a) " in got.detail and f"{second} (busy-b) PENDING" in got.detail
+        wait_for(idle, 60)
+        # Idle only once both ended: not before the first one's 6 s were over.
+        assert time.monotonic() - submitted > 5, "idle while a job still ran"
+        queued = slurm.run("squeue", "-h", "-o", "%i").split()
+        assert first not in queued and second not in queued

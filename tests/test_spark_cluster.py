@@ -374,6 +374,43 @@ def test_submit_runtime_spark_scala_ends_and_reports_failure(spark: Spark) -> No
     assert not list((spark.home / "user" / "jobs").glob(".*.scala.*")), "temp copies removed"
 
 
+def test_autostop_waits_for_an_application_submitted_outside_jobwaiter(spark: Spark, cli) -> None:  # type: ignore[no-untyped-def]
+    """A Spark application nobody started through jobwaiter keeps autostop from stopping the
+    cluster; once it has finished, the cluster (Spark's daemons included) is stopped. The
+    cluster is started again afterwards for the tests below."""
+    for job in cli("jobs", str(spark.config), "--state", "running,started", "--json").json:
+        assert cli("kill", str(spark.config), job["session"]).code == 0  # nothing else runs
+    marker = spark.home / "autostop-app-done"
+    home = subprocess.run([sys.executable, "-c", "import pyspark, os; "
+                           "print(os.path.dirname(pyspark.__file__))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    app = subprocess.Popen(
+        [f"{home}/bin/spark-submit", "--master", spark.master, "--conf", "spark.ui.enabled=false",
+         "--executor-memory", "512m", "--total-executor-cores", "1", "app.py", "marker",
+         "outside-app", "10", str(marker)],
+        cwd=spark.home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "SPARK_HOME": home})
+    try:
+        spark.wait_for("the application to register", lambda st: st.get("activeapps"))
+        r = cli("autostop", str(spark.config), "--idle", "3s", "--wait-for", "jobs")
+        assert r.code == 0, r.err
+        assert "spark: 1 Spark application in progress" in r.out, r.out
+        app.wait(timeout=120)
+        assert marker.exists() and spark.pids() != [], "stopped under the application"
+        ended = float(marker.read_text())
+        deadline = time.monotonic() + 60
+        while spark.pids():
+            assert time.monotonic() < deadline, "autostop did not stop the cluster"
+            time.sleep(0.2)
+        state = json.loads((spark.home / ".jobwaiter" / "watch" / "autostop.state").read_text())
+        assert state["stop"]["ok"] is True and state["fired_at"] >= ended + 3, state
+    finally:
+        app.kill()
+        cli("autostop", str(spark.config), "--cancel")
+        again = jobwaiter("start", str(spark.config))
+    assert again.returncode == 0, again.stderr
+
+
 def test_a_killed_client_leaves_the_head_to_stop_after_the_app(spark: Spark, cli) -> None:  # type: ignore[no-untyped-def]
     """chain[tmux, spark] watched by the head, its client killed as soon as the head has the
     job: the stop (Spark's own daemons included) comes after the application finished. The

@@ -54,6 +54,8 @@ COMMANDS = {
                "Attach this terminal to a job's tmux or screen session."),
     "kill": ("jobwaiter.cli.manage", "kill_cmd",
              "Stop a job: signal its process group (the job and its children), send KILL..."),
+    "autostop": ("jobwaiter.cli.autostop", "autostop_cmd",
+                 "Arm the head to stop the whole cluster once it has been idle for a while."),
     "disarm": ("jobwaiter.cli.manage", "disarm_cmd",
                "Cancel the stop armed after a job (--stop), wherever it would run: on the..."),
 }

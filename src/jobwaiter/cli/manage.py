@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -205,7 +206,8 @@ def jobs_cmd(config: str, show_all: bool, states: tuple[frozenset[Outcome], ...]
             if not lines:
                 reporter.phase(f"nothing to prune (no ended job older than {older_than:g}s)")
             return
-        records = cluster.jobs(include_old=show_all, states=wanted, node_ip=node_ip)
+        records, autostop = cluster.jobs_and_autostop(include_old=show_all, states=wanted,
+                                                      node_ip=node_ip)
     now = time.time()
     rows = [job_row(r, now) for r in records]
     if as_json:
@@ -213,10 +215,13 @@ def jobs_cmd(config: str, show_all: bool, states: tuple[frozenset[Outcome], ...]
         return
     if not rows:
         reporter.phase(_nothing_listed(show_all, wanted))
-        return
-    from jobwaiter.cli import jobs_table  # imports rich: only when there is a table to draw
+    else:
+        from jobwaiter.cli import jobs_table  # imports rich: only for a table to draw
 
-    jobs_table.draw(rows, sys.stdout)
+        jobs_table.draw(rows, sys.stdout)
+    if autostop is not None and autostop.armed:
+        # Beside the table, not in it: what reads the table never sees this line.
+        reporter.phase(autostop.describe(shlex.quote(config)))
 
 
 def _nothing_listed(show_all: bool, states: frozenset[Outcome] | None) -> str:

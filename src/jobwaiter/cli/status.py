@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from typing import TYPE_CHECKING
 
@@ -36,14 +37,15 @@ def status_cmd(config: str, as_json: bool, cluster_name: str | None) -> None:
     if as_json:
         echo_json(status.to_dict())
     else:
-        for line in describe(status):
+        for line in describe(status, config=shlex.quote(config)):
             click.echo(line)
     if not status.reachable:
         raise Exit(EXIT_UNREACHABLE, f"jobwaiter: error: the head of cluster {status.cluster} "
                                      f"is unreachable: {status.head.error}")
 
 
-def describe(status: ClusterStatus, now: float | None = None) -> list[str]:
+def describe(status: ClusterStatus, now: float | None = None,
+             config: str = "CONFIG") -> list[str]:
     """The status as lines for people, in the order they are asked about."""
     now = time.time() if now is None else now
     head = status.head
@@ -76,6 +78,8 @@ def describe(status: ClusterStatus, now: float | None = None) -> list[str]:
     for a in status.stops_armed:
         where = "" if a.node == "head" else f" (on {a.node})"
         lines.append(f"  {a.job}{where}: {a.detail}")
+    if status.autostop is not None:
+        lines.append(status.autostop.describe(config))
     return lines
 
 

@@ -20,8 +20,10 @@ from jobwaiter.cluster.control import control_argv
 from jobwaiter.cluster.nodes import control_on_workers, find_node
 from jobwaiter.cluster.providers import Provider, provider_for
 from jobwaiter.cluster.status import ClusterStatus, cluster_status
-from jobwaiter.errors import UsageError
-from jobwaiter.jobs import listing, manage, watch
+from jobwaiter.durations import parse_duration
+from jobwaiter.errors import JobwaiterError, UsageError
+from jobwaiter.jobs import autostop, listing, manage, watch
+from jobwaiter.jobs.autostop import AutostopState
 from jobwaiter.jobs.events import NullReporter, Reporter
 from jobwaiter.jobs.everywhere import NodeOutput, NodesResult, run_everywhere
 from jobwaiter.jobs.nodes import NodeRun, done_lines, raise_failed
@@ -205,8 +207,31 @@ class Cluster:
 
     def stop(self) -> list[str]:
         """Stop the runtimes and run the stop commands, the workers' in parallel and then the
-        head's (idempotent); raises CommandError if any failed, after trying them all."""
+        head's (idempotent); raises CommandError if any failed, after trying them all. The
+        head's part disarms autostop."""
         return run_stop(self.stop_plan(), self.nodes)
+
+    # -- autostop ----------------------------------------------------------------------------
+
+    def autostop(self, idle: float | str, wait_for: str = "jobs_and_ssh") -> AutostopState:
+        """Arm the head to stop the whole cluster once it has been idle for ``idle`` (seconds
+        or a duration such as ``"30m"``): no jobwaiter job alive on any node, no runtime
+        work pending or running, and (``wait_for="jobs_and_ssh"``) nobody attached to a
+        session or logged in on the head. Arming again restarts the idle clock."""
+        seconds = _duration(idle, "idle")
+        autostop.arm(self.site(), seconds, wait_for)
+        state = self.autostop_state()
+        if state is None:
+            raise JobwaiterError("autostop was armed but the head shows no autostop state")
+        return state
+
+    def autostop_cancel(self) -> bool:
+        """Disarm autostop; True when it was armed."""
+        return autostop.cancel(self.site())
+
+    def autostop_state(self) -> AutostopState | None:
+        """Autostop as the head keeps it (None: never armed there)."""
+        return manage.list_jobs_and_autostop(self.site(), include_old=False)[1]
 
     def _start_first(self, start: bool) -> None:
         """``--start``: start the cluster once the request has been validated."""
@@ -370,6 +395,15 @@ class Cluster:
         "too late: ..." (a stop that has begun)."""
         return manage.disarm_jobs(self.site(node_ip), jobs)
 
+    def jobs_and_autostop(
+        self, include_old: bool = False, states: str | Iterable[str] | None = None,
+        node_ip: str | None = None,
+    ) -> tuple[list[JobRecord], AutostopState | None]:
+        """``jobs``, and autostop as that node shows it, read together."""
+        wanted = None if states is None else listing.parse_states(states)
+        records, state = manage.list_jobs_and_autostop(self.site(node_ip), include_old)
+        return listing.select_jobs(records, wanted), state
+
     def jobs(
         self,
         include_old: bool = False,
@@ -412,3 +446,14 @@ class Cluster:
     def prune(self, older_than: float = 7 * 86400, node_ip: str | None = None) -> list[str]:
         """Remove records and logs of ended jobs older than ``older_than`` seconds."""
         return manage.prune_jobs(self.site(node_ip), older_than)
+
+
+def _duration(value: float | str, what: str) -> float:
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise UsageError(f"--{what} {exc}") from None
+    if not value > 0:
+        raise UsageError(f"--{what} must be more than zero")
+    return float(value)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from jobwaiter.cluster.control import parse_state, state_argv
 from jobwaiter.cluster.providers import Node
 from jobwaiter.errors import JobwaiterError, TransportError
+from jobwaiter.jobs.autostop import AutostopState, parse_autostop
 from jobwaiter.jobs.result import iso
 from jobwaiter.records import JobRecord
 from jobwaiter.records.read import parse_dump
@@ -102,6 +103,8 @@ class ClusterStatus:
     jobs: tuple[RunningJob, ...] = ()
     stops_armed: tuple[ArmedStop, ...] = ()
     checked_at: float = 0.0
+    #: As the head keeps it (None: never armed there).
+    autostop: AutostopState | None = None
 
     @property
     def head(self) -> NodeStatus:
@@ -129,6 +132,8 @@ class ClusterStatus:
             "jobs": [j.to_dict() for j in self.jobs],
             "stops_armed": [s.to_dict() for s in self.stops_armed],
             "checked_at": iso(self.checked_at),
+            "autostop": None if self.autostop is None
+            else self.autostop.to_dict(),
         }
 
 
@@ -153,7 +158,8 @@ def cluster_status(cluster: Cluster) -> ClusterStatus:
     records = [(p.node, r) for p in probes for r in p.records]
     jobs = tuple(_running(node, r) for node, r in records if r.alive)
     armed = tuple(a for node, r in records if (a := _armed(node, r)) is not None)
-    return replace(base, runtimes=tuple(runtimes), jobs=jobs, stops_armed=armed)
+    return replace(base, runtimes=tuple(runtimes), jobs=jobs, stops_armed=armed,
+                   autostop=head.autostop)
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,7 @@ class _Probe:
     node: Node
     status: NodeStatus
     records: tuple[JobRecord, ...] = ()
+    autostop: AutostopState | None = None
 
 
 def _probe(node: Node, cluster: str) -> _Probe:
@@ -181,7 +188,7 @@ def _probe(node: Node, cluster: str) -> _Probe:
         why = dump.tail(1) or f"exit status {dump.exit_status}"
         return _Probe(node, status(True, state, f"cannot read the job records: {why}"))
     records = sorted(parse_dump(dump.stdout), key=_started, reverse=True)
-    return _Probe(node, status(True, state), tuple(records))
+    return _Probe(node, status(True, state), tuple(records), parse_autostop(dump.stdout))
 
 
 def _started(record: JobRecord) -> float:

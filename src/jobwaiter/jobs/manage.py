@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from jobwaiter.errors import CommandError, JobwaiterError, TransportError, UsageError
 from jobwaiter.jobs import watch
+from jobwaiter.jobs.autostop import AutostopState, parse_autostop
 from jobwaiter.jobs.names import records_to_read, resolve_job
 from jobwaiter.jobs.plan import JobPlan, plan_job
 from jobwaiter.jobs.request import JobRequest
@@ -18,7 +19,7 @@ from jobwaiter.jobs.run import finish_wait, follow_job, watched
 from jobwaiter.jobs.site import JobSite
 from jobwaiter.jobs.stop import DISARMED, STOP_AFTER, claim, stop_after
 from jobwaiter.records import JobRecord, is_name
-from jobwaiter.records.read import read_records
+from jobwaiter.records.read import parse_dump, read_dump, read_records
 from jobwaiter.sessions import follow_argv, kill_argv, prune_argv, rearm_argv
 from jobwaiter.waiters.loop import WaitLoop
 
@@ -203,12 +204,20 @@ def _session_stop(record: JobRecord) -> StopReport | None:
 def list_jobs(site: JobSite, include_old: bool = False) -> list[JobRecord]:
     """Jobs on the node, newest first; without ``include_old`` only those of the last day
     (and any still running)."""
-    records = read_records(site.head)
+    return list_jobs_and_autostop(site, include_old)[0]
+
+
+def list_jobs_and_autostop(
+    site: JobSite, include_old: bool = False
+) -> tuple[list[JobRecord], AutostopState | None]:
+    """``list_jobs``, and autostop as the node shows it (read in the same call)."""
+    text = read_dump(site.head)
+    records = parse_dump(text)
     records.sort(key=_started, reverse=True)
-    if include_old:
-        return records
-    cutoff = time.time() - DAY
-    return [r for r in records if r.running or _started(r) >= cutoff]
+    if not include_old:
+        cutoff = time.time() - DAY
+        records = [r for r in records if r.running or _started(r) >= cutoff]
+    return records, parse_autostop(text)
 
 
 def _started(record: JobRecord) -> float:

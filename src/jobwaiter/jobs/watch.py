@@ -245,7 +245,7 @@ def ship(site: JobSite) -> str:
     return path
 
 
-def _argv(path: str, *args: str) -> list[str]:
+def run_argv(path: str, *args: str) -> list[str]:
     return ["python3", "-I", f"{path}/run.py", *args]
 
 
@@ -273,11 +273,18 @@ KEYS_DIR = ".jobwaiter/keys"
 _PUT_PRIVATE = 'umask 077; mkdir -p "${1%/*}" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"'
 
 
-def worker_access(site: JobSite, plan: JobPlan) -> list[dict[str, Any]]:
-    """How the head reaches each worker whose stop it runs (``head_to_workers``): the
-    dedicated key, put on the head (0600 under ``~/.jobwaiter/keys``), and this machine's
-    known host keys of the workers, used there with strict host-key checking."""
+def stopped_workers(plan: JobPlan) -> set[str]:
+    """The workers whose stop the head runs after this job (none without ``--stop``)."""
     if plan.stop is None or not plan.stop.reaches_workers:
+        return set()
+    return {w.node for w in plan.stop.workers if w.commands}
+
+
+def worker_access(site: JobSite, ids: set[str]) -> list[dict[str, Any]]:
+    """How the head reaches the workers ``ids`` (``head_to_workers``): the dedicated key,
+    put on the head (0600 under ``~/.jobwaiter/keys``), and this machine's known host keys
+    of the workers, used there with strict host-key checking."""
+    if not ids:
         return []
     how = site.config.get("head_to_workers") or {}
     auth = site.config.get("auth") or {}
@@ -289,19 +296,18 @@ def worker_access(site: JobSite, plan: JobPlan) -> list[dict[str, Any]]:
                       timeout=60).check("putting the head's key for the workers there")
     known = None
     if key_path is not None:
-        lines = _known_lines(auth.get("known_hosts_file"), site, plan)
+        lines = _known_lines(auth.get("known_hosts_file"), site, ids)
         known = f"{KEYS_DIR}/{site.cluster}-known_hosts"
         site.head.run(["bash", "-c", _PUT_PRIVATE, "jw", known], input=lines.encode(),
                       timeout=60).check("putting the workers' host keys on the head")
-    parts = {w.node for w in plan.stop.workers if w.commands}
     return [{"id": n.id, "address": n.ip, "user": auth.get("ssh_user"),
              "port": auth.get("ssh_port"), "identity_file": key_path,
              "known_hosts_file": known, "connect_timeout": auth.get("connect_timeout", 10),
              "options": [[k, str(v)] for k, v in (auth.get("ssh_options") or {}).items()]}
-            for n in site.nodes if n.id in parts]
+            for n in site.nodes if n.id in ids]
 
 
-def _known_lines(known_hosts: str | None, site: JobSite, plan: JobPlan) -> str:
+def _known_lines(known_hosts: str | None, site: JobSite, wanted: set[str]) -> str:
     """The lines of this machine's known_hosts that name the workers (``ssh-keygen -F``)."""
     import subprocess
 
@@ -309,7 +315,6 @@ def _known_lines(known_hosts: str | None, site: JobSite, plan: JobPlan) -> str:
 
     path = known_hosts or str(Path.home() / ".ssh" / "known_hosts")
     auth_port = (site.config.get("auth") or {}).get("ssh_port")
-    wanted = {w.node for w in plan.stop.workers if w.commands} if plan.stop else set()
     lines = []
     for node in site.nodes:
         if node.id not in wanted:
@@ -331,11 +336,11 @@ def arm(site: JobSite, path: str, plan: JobPlan, notify: dict[str, Any] | None =
     """Hand the job to the head's watcher; returns the watcher's pid once it has taken the
     job. WatchUnavailable when it did not confirm."""
     try:
-        workers = worker_access(site, plan)
+        workers = worker_access(site, stopped_workers(plan))
     except CommandError as exc:
         raise WatchUnavailable(str(exc).splitlines()[0]) from None
     # Arming twice is harmless: the order is written again and the watcher already has it.
-    answer = site.head.run(_argv(path, "arm"),
+    answer = site.head.run(run_argv(path, "arm"),
                            input=json.dumps(order(plan, site, workers, notify)).encode(),
                            timeout=60, idempotent=True)
     words = answer.stdout.split(maxsplit=1)
@@ -405,7 +410,7 @@ def follow(
             return pending
         try:
             # A call that runs well past its budget is a hung connection, not a slow head.
-            site.head.run(_argv(path, "follow", "--for", f"{budget:.1f}", *pending),
+            site.head.run(run_argv(path, "follow", "--for", f"{budget:.1f}", *pending),
                           idempotent=True, timeout=budget + HUNG_GRACE, output=handle)
         except TransportError as exc:
             down_since = down_since or clock()

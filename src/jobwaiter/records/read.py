@@ -9,10 +9,15 @@ from jobwaiter.transport.base import Transport
 
 
 def read_records(head: Transport, names: list[str] | None = None) -> list[JobRecord]:
+    return parse_dump(read_dump(head, names))
+
+
+def read_dump(head: Transport, names: list[str] | None = None) -> str:
+    """The dump's text (with no names, autostop's lines come before the records)."""
     result = head.run(dump_argv(names), idempotent=True, timeout=60)
     if not result.ok:
         raise CommandError(result, "reading job records")
-    return parse_dump(result.stdout)
+    return result.stdout
 
 
 def parse_dump(text: str) -> list[JobRecord]:

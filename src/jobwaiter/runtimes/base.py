@@ -58,6 +58,24 @@ class RuntimeStatus:
                 "state": self.state, "detail": self.detail}
 
 
+#: What a runtime is doing, as autostop asks it: ``busy`` (work pending or running anywhere
+#: on the cluster, the scope of its waiters' ``[all]``), ``idle``, or ``unknown`` (it could
+#: not be told; autostop counts that as busy: a cluster is never stopped on a guess).
+BUSY, IDLE = "busy", "idle"
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One runtime's answer to "is there work?" (``state`` is BUSY, IDLE or UNKNOWN)."""
+
+    runtime: str
+    state: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"runtime": self.runtime, "state": self.state, "detail": self.detail}
+
+
 class Runtime:
     """Base class of runtimes. Subclasses set ``name`` and ``describe`` and override what they
     provide; everything defaults to "nothing".
@@ -123,6 +141,13 @@ class Runtime:
         this never raises for that. The default: the runtime cannot tell."""
         return [RuntimeStatus(self.name, self.name, "", UNKNOWN,
                               "this runtime does not report its status")]
+
+    def activity(self, head: NodeLike) -> Activity:
+        """Whether the engine has work pending or running anywhere on the cluster (what its
+        waiters' ``[all]`` scope covers), from one cheap call through the head. An engine
+        that is not running has no work (IDLE); one that runs but does not answer as it
+        should is UNKNOWN. The default: the runtime does not track work (IDLE, said so)."""
+        return Activity(self.name, IDLE, "this runtime does not report its work")
 
     def submit_command(self, path: str, args: Sequence[str]) -> str:
         """The bash command that runs the uploaded file ``path`` (relative to ``$HOME`` on the

@@ -56,6 +56,11 @@ class Answer:
         return self.status is not None
 
     @property
+    def refused(self) -> bool:
+        """Nothing listens there: the engine is not running (not merely slow)."""
+        return self.status is None and "refused" in self.error.lower()
+
+    @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
 

@@ -14,6 +14,11 @@ def _script(*names: str) -> str:
     return "\n".join((_DIR / name).read_text() for name in names)
 
 
+def script_text(*names: str) -> str:
+    """The text of these head-side scripts, joined (``lib.sh`` first when it is needed)."""
+    return _script(*names)
+
+
 def wrapper_text() -> str:
     """The job wrapper; the launch copies it into the record as ``run.sh``."""
     return _script("clean.sh", "wrapper.sh")

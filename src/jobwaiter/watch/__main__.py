@@ -8,6 +8,10 @@
                           print one JSON line per event of these jobs (progress, recorded:
                           the result while its stop goes on, result, unwatched) for at most
                           S seconds; "more" when some are still pending
+    autostop arm          stdin: the autostop order (JSON); start the watcher if none runs,
+                          and wait until it has looked once. Prints "armed <pid>" (exit 0)
+                          or "not-armed <why>" (exit 1)
+    autostop cancel       disarm; prints "cancelled" or "not-armed"
 """
 
 from __future__ import annotations
@@ -181,6 +185,36 @@ def _unwatched(d: Any, boot: str) -> str:
     return "no watcher runs on the head (it was killed, or the head rebooted)"
 
 
+def autostop_command(action: str, text: str) -> int:
+    from jobwaiter.watch import autostop
+
+    if action == "cancel":
+        print("cancelled" if autostop.cancel() else "not-armed")
+        return 0
+    try:
+        order = json.loads(text)
+        autostop.arm(order)
+    except Exception as exc:
+        print(f"not-armed bad order: {type(exc).__name__}: {exc}")
+        return 1
+    deadline = time.monotonic() + ARM_CONFIRM
+    spawned = -1e9
+    while time.monotonic() < deadline:
+        state = files.read_json(autostop.path(autostop.STATE))
+        running = files.watcher_running()
+        if running and isinstance(state, dict) and state.get("checked_at") \
+                and state.get("armed_at") == order["armed_at"]:
+            print(f"armed {state.get('watcher')}")
+            return 0
+        if not running and time.monotonic() - spawned > SPAWN_GRACE:
+            _spawn_watcher()
+            spawned = time.monotonic()
+        time.sleep(0.05)
+    print("not-armed the watcher did not take autostop in time (see "
+          "~/.jobwaiter/watch/watcher.log)")
+    return 1
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
@@ -197,6 +231,8 @@ def main(argv: list[str]) -> int:
         if args[:1] == ["--for"]:
             budget, args = float(args[1]), args[2:]
         return follow(args, budget)
+    if command == "autostop" and args[:1] in (["arm"], ["cancel"]):
+        return autostop_command(args[0], sys.stdin.read() if args[0] == "arm" else "")
     print(f"unknown command {command!r}", file=sys.stderr)
     return 2
 

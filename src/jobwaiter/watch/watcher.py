@@ -24,13 +24,11 @@ from jobwaiter.jobs.watch import HEAD_STOP_BEGAN
 from jobwaiter.records import JOBS_DIR
 from jobwaiter.records.read import read_records
 from jobwaiter.sessions import kill_argv
-from jobwaiter.transport.address import parse_host
 from jobwaiter.transport.frame import FramedTransport
 from jobwaiter.transport.local import LocalTransport
 from jobwaiter.transport.node import Node
-from jobwaiter.transport.ssh import SSHTarget, SSHTransport
 from jobwaiter.waiters.session import session_waiter
-from jobwaiter.watch import files
+from jobwaiter.watch import autostop, files
 from jobwaiter.watch import notify as notify_module
 from jobwaiter.watch.files import (
     CLAIM,
@@ -43,6 +41,7 @@ from jobwaiter.watch.files import (
     WATCHING,
     job_dir,
 )
+from jobwaiter.watch.workers import worker_node
 
 #: Who the watcher is in a stop claim.
 BY = "the head's watch"
@@ -100,27 +99,6 @@ def head_site(name: str, order: dict[str, Any]) -> tuple[JobSite, JobPlan]:
                    runtime_waiters=runtimes.runtime_waiters(configured), stop_plan=stop_plan,
                    reporter=FileReporter(name), local=True)
     return site, with_waiters(plan, site)
-
-
-def _worker(access: dict[str, Any]) -> Node:
-    """A worker as the head reaches it to stop it: over ssh, with the key and the host keys
-    the client gave (strict host-key checking: a key not given is refused)."""
-    host, port = parse_host(str(access["address"]))
-    home = str(files.home())
-
-    def on_head(path: Any) -> str | None:
-        return None if not path else os.path.join(home, str(path))
-
-    options = (("StrictHostKeyChecking", "yes"),
-               *((str(k), str(v)) for k, v in access.get("options") or ()))
-    target = SSHTarget(host=host, port=port or access.get("port"), user=access.get("user"),
-                       identity_file=on_head(access.get("identity_file")),
-                       known_hosts_file=on_head(access.get("known_hosts_file")),
-                       connect_timeout=float(access.get("connect_timeout") or 10),
-                       options=options)
-    address = str(access["address"])
-    transport = FramedTransport(SSHTransport(target, node=address))
-    return Node(str(access["id"]), address, transport)
 
 
 def watch_job(name: str) -> None:
@@ -228,7 +206,7 @@ def _current_stop(d: Any) -> tuple[StopPlan | None, tuple[Node, ...]]:
     stop = plan.get("stop") if isinstance(plan, dict) else None
     if not isinstance(stop, dict):
         return None, ()
-    workers = tuple(_worker(w) for w in order.get("workers") or ())
+    workers = tuple(worker_node(w) for w in order.get("workers") or ())
     return StopPlan.from_dict(stop), workers
 
 
@@ -320,7 +298,11 @@ def serve(idle_exit: float = IDLE_EXIT) -> int:
     files.log(f"watcher started (jobwaiter {__version__})")
     threads: dict[str, threading.Thread] = {}
     idle_since = time.monotonic()
+    lookout: threading.Thread | None = None
     while True:
+        if autostop.armed() and (lookout is None or not lookout.is_alive()):
+            lookout = threading.Thread(target=_autostop, daemon=True, name="autostop")
+            lookout.start()
         for name in _orders():
             thread = threads.get(name)
             if thread is None or (not thread.is_alive() and not _finished(name)
@@ -331,16 +313,27 @@ def serve(idle_exit: float = IDLE_EXIT) -> int:
                 threads[name] = thread
                 thread.start()
         live = [n for n, t in threads.items() if t.is_alive()]
+        if lookout is not None and lookout.is_alive():
+            live.append("autostop")
         if not files.watch_dir().is_dir():
             break  # ~/.jobwaiter was removed: nothing of ours is left to watch
         if live:
             idle_since = time.monotonic()
-        elif time.monotonic() - idle_since > idle_exit and not _orders():
+        elif time.monotonic() - idle_since > idle_exit and not _orders() \
+                and not autostop.armed():
             break
         time.sleep(SCAN_EVERY)
-    files.log("watcher exits: nothing to watch")
+    files.log("watcher exits: nothing to watch, autostop not armed")
     os.close(lock)
     return 0
+
+
+def _autostop() -> None:
+    try:
+        autostop.keep()
+    except BaseException as exc:  # logged; the watcher starts it again at its next scan
+        files.log(f"autostop failed: {type(exc).__name__}: {exc}")
+        time.sleep(5.0)
 
 
 def _guarded(name: str) -> None:

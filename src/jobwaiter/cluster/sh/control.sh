@@ -3,12 +3,14 @@
 # A small state file (~/.jobwaiter/clusters/STATE_NAME.state) makes both idempotent:
 # starting a started cluster or stopping a stopped one runs nothing and says so.
 # start stops at the first failing command (what follows may depend on it); stop runs every
-# command and fails if any failed (stop as much as possible).
+# command and fails if any failed (stop as much as possible). A stop also disarms autostop.
 name=$1 action=$2
 shift 2
 case $action in start) target=started ;; stop) target=stopped ;; *) exit 2 ;; esac
 f=$HOME/.jobwaiter/clusters/$name.state
 mkdir -p "${f%/*}"
+# Any stop disarms autostop (first: the stop commands may power the node off).
+[ "$action" = start ] || rm -f "$HOME/.jobwaiter/watch/autostop.json"
 if [ "$(cat "$f" 2>/dev/null)" = "$target" ]; then echo "already $target"; exit 0; fi
 rc=0
 for cmd in "$@"; do

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from jobwaiter.errors import CommandError
 from jobwaiter.runtimes.base import (
     STATUS_TIMEOUT,
+    Activity,
     NodeLike,
     Runtime,
     RuntimeStartError,
@@ -24,7 +25,7 @@ from jobwaiter.runtimes.daemons import daemon_state
 from jobwaiter.runtimes.http import fetch
 from jobwaiter.runtimes.ray.health import ray_status
 from jobwaiter.runtimes.ray.settings import RaySettings
-from jobwaiter.runtimes.ray.waiter import RayWaiter
+from jobwaiter.runtimes.ray.waiter import RayWaiter, ray_activity
 from jobwaiter.transport.address import node_host
 from jobwaiter.waiters.base import Waiter
 
@@ -170,6 +171,9 @@ class RayRuntime(Runtime):
         return ray_status(procs, answer)
 
     # -- submit ------------------------------------------------------------------------------
+
+    def activity(self, head: NodeLike) -> Activity:
+        return ray_activity(self.settings, self.head_host, head.transport)
 
     def submit_command(self, path: str, args: Sequence[str]) -> str:
         argv = ["python3", "-c", _submit_script(), self.dashboard_url, self.settings.python,

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from jobwaiter.errors import SpecError
-from jobwaiter.runtimes.base import head_address, url_host
+from jobwaiter.runtimes.base import BUSY, IDLE, UNKNOWN, Activity, head_address, url_host
 from jobwaiter.runtimes.http import fetch
-from jobwaiter.runtimes.ray.jobs import Scope, parse_jobs, verdict
+from jobwaiter.runtimes.ray.jobs import Scope, parse_jobs, plural, summary, verdict
 from jobwaiter.runtimes.ray.settings import RaySettings
+from jobwaiter.transport.base import Transport
 from jobwaiter.waiters.base import Check, JobContext, Waiter
 from jobwaiter.waiters.spec import Spec
 
@@ -69,3 +70,23 @@ class RayWaiter(Waiter):
         if not result.done:
             return Check.pending(result.detail)
         return Check.success(result.detail) if result.ok else Check.failure(result.detail)
+
+
+def ray_activity(settings: RaySettings, head: str, transport: Transport) -> Activity:
+    """Any Ray job pending or running on the cluster (the Jobs API's list)."""
+    url = f"http://{url_host(head)}:{settings.dashboard_port}/api/jobs/"
+    (answer,) = fetch(transport, [url])
+    if answer.refused:
+        return Activity("ray", IDLE, "the Ray dashboard is not running")
+    problem = answer.problem()
+    if problem:
+        return Activity("ray", UNKNOWN, f"Ray dashboard at {url} {problem}")
+    try:
+        jobs = parse_jobs(answer.json())
+    except ValueError as exc:
+        return Activity("ray", UNKNOWN, f"Ray dashboard at {url}: {exc}")
+    active = [j for j in jobs if j.active]
+    if active:
+        return Activity("ray", BUSY, f"{plural(len(active), 'Ray job')} in progress: "
+                                     f"{summary(active)}")
+    return Activity("ray", IDLE, "no Ray job in progress")

@@ -15,6 +15,7 @@ from jobwaiter.errors import TransportError
 from jobwaiter.runtimes.base import (
     STATUS_TIMEOUT,
     UNKNOWN,
+    Activity,
     NodeLike,
     Runtime,
     RuntimeStartError,
@@ -22,7 +23,7 @@ from jobwaiter.runtimes.base import (
 )
 from jobwaiter.runtimes.slurm.health import controller_status
 from jobwaiter.runtimes.slurm.settings import SlurmSettings
-from jobwaiter.runtimes.slurm.waiter import SlurmWaiter, script
+from jobwaiter.runtimes.slurm.waiter import SlurmWaiter, script, slurm_activity
 from jobwaiter.waiters.base import Waiter
 
 __all__ = ["SlurmRuntime", "SlurmSettings", "SlurmWaiter"]
@@ -68,6 +69,9 @@ class SlurmRuntime(Runtime):
         except TransportError as exc:
             return [RuntimeStatus(self.name, "controller", "", UNKNOWN, str(exc))]
         return [controller_status(result)]
+
+    def activity(self, head: NodeLike) -> Activity:
+        return slurm_activity(self.settings, head.transport)
 
     def submit_command(self, path: str, args: Sequence[str]) -> str:
         # The job's JOBWAITER_JOB names the record where the job id goes.

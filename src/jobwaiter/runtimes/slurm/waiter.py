@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from jobwaiter.errors import SpecError
 from jobwaiter.records import record_dir
+from jobwaiter.runtimes.base import BUSY, IDLE, UNKNOWN, Activity
 from jobwaiter.runtimes.slurm.settings import SlurmSettings
 from jobwaiter.runtimes.slurm.status import (
     SlurmJob,
@@ -32,7 +33,7 @@ from jobwaiter.runtimes.slurm.status import (
     summary,
 )
 from jobwaiter.runtimes.slurm.status import min_job_age as config_min_job_age
-from jobwaiter.transport.base import CommandResult
+from jobwaiter.transport.base import CommandResult, Transport
 from jobwaiter.waiters.base import Check, JobContext, Waiter
 from jobwaiter.waiters.spec import Spec
 
@@ -270,3 +271,19 @@ def read_poll(result: CommandResult) -> tuple[Poll, str]:
         return empty, f"squeue failed ({rc}): {first[0][:200] if first else 'no output'}"
     jobs, problem = parse_squeue(lines[4])
     return Poll(uid, now, captured, jobs), problem
+
+
+def slurm_activity(settings: SlurmSettings, transport: Transport) -> Activity:
+    """Any Slurm job pending, running or completing in the queue (any user's)."""
+    argv = ["bash", "-c", script("probe"), "jw", *settings.probe_args(), "poll", ""]
+    result = transport.run(argv, idempotent=True, timeout=60)
+    if result.exit_status == 127:
+        return Activity("slurm", IDLE, "the Slurm client commands are not installed")
+    poll, problem = read_poll(result)
+    if problem:
+        return Activity("slurm", UNKNOWN, problem)
+    active = [j for j in poll.jobs if j.active]
+    if active:
+        return Activity("slurm", BUSY, f"{plural(len(active), 'Slurm job')} in progress: "
+                                       f"{summary(active)}")
+    return Activity("slurm", IDLE, "no Slurm job in progress")

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from jobwaiter.errors import CommandError
 from jobwaiter.runtimes.base import (
     STATUS_TIMEOUT,
+    Activity,
     NodeLike,
     Runtime,
     RuntimeStartError,
@@ -25,7 +26,7 @@ from jobwaiter.runtimes.daemons import daemon_state
 from jobwaiter.runtimes.http import fetch
 from jobwaiter.runtimes.spark import health
 from jobwaiter.runtimes.spark.settings import SparkSettings
-from jobwaiter.runtimes.spark.waiter import SparkWaiter
+from jobwaiter.runtimes.spark.waiter import SparkWaiter, spark_activity
 from jobwaiter.transport.address import node_host
 from jobwaiter.waiters.base import Waiter
 
@@ -210,6 +211,9 @@ class SparkRuntime(Runtime):
         return health.standalone_status(master, procs, answer)
 
     # -- submit ------------------------------------------------------------------------------
+
+    def activity(self, head: NodeLike) -> Activity:
+        return spark_activity(self.settings, head_address(self.config), head.transport)
 
     def submit_command(self, path: str, args: Sequence[str]) -> str:
         s = self.settings

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from jobwaiter.errors import SpecError
-from jobwaiter.runtimes.base import head_address, url_host
+from jobwaiter.runtimes.base import BUSY, IDLE, UNKNOWN, Activity, head_address, url_host
 from jobwaiter.runtimes.http import Answer, fetch
 from jobwaiter.runtimes.spark.apps import (
     CLOCK_SLACK_MS,
@@ -33,6 +33,7 @@ from jobwaiter.runtimes.spark.apps import (
     yarn_apps,
 )
 from jobwaiter.runtimes.spark.settings import SparkSettings
+from jobwaiter.transport.base import Transport
 from jobwaiter.waiters.base import Check, JobContext, Waiter
 from jobwaiter.waiters.spec import Spec
 
@@ -171,6 +172,34 @@ class SparkWaiter(Waiter):
                 return [], problem
             apps += yarn_apps(data)
         return apps, ""
+
+
+def spark_activity(settings: SparkSettings, head: str, transport: Transport) -> Activity:
+    """Any Spark application (or cluster-mode driver) pending or running on the cluster."""
+    host = settings.master_host or head
+    if settings.cluster_manager == "yarn":
+        rm = settings.resource_manager or f"{url_host(head)}:8088"
+        query = urlencode({"states": ",".join(YARN_ACTIVE), "applicationTypes": "SPARK"},
+                          safe=",")
+        (answer,) = fetch(transport, [f"http://{rm}/ws/v1/cluster/apps?{query}"])
+        what = "YARN ResourceManager"
+    else:
+        (answer,) = fetch(transport, [f"http://{url_host(host)}:{settings.web_ui_port}/json/"])
+        what = "Spark master"
+    if answer.refused:
+        return Activity("spark", IDLE, f"the {what} is not running")
+    data, problem = _json(answer, what)
+    if problem:
+        return Activity("spark", UNKNOWN, problem)
+    if settings.cluster_manager != "yarn" and data.get("status", "ALIVE") != "ALIVE":
+        # A standby or recovering master lists none or only some of the applications.
+        return Activity("spark", UNKNOWN, f"{what} at {answer.url} is {data.get('status')}")
+    apps = yarn_apps(data) if settings.cluster_manager == "yarn" else standalone_apps(data)
+    active = [a for a in apps if a.active]
+    if active:
+        return Activity("spark", BUSY, f"{plural(len(active), 'Spark application')} in "
+                                       f"progress: {summary(active)}")
+    return Activity("spark", IDLE, "no Spark application in progress")
 
 
 def _json(answer: Answer, what: str) -> tuple[dict[str, Any], str]:

@@ -1,5 +1,19 @@
 # Print job records as "key value" lines, one block per job starting with "@@ NAME".
 # Usage: bash -c "$(lib.sh dump.sh)" jw [NAME...]   (no NAME: every record)
+# Before the records, with no NAME: autostop as the head keeps it (its order is private and
+# not printed; the state line holds no secret), and whether a watcher of this boot runs.
+w=$HOME/.jobwaiter/watch
+if [ $# -eq 0 ] && { [ -f "$w/autostop.json" ] || [ -s "$w/autostop.state" ]; }; then
+  if [ -f "$w/autostop.json" ]; then echo "autostop_armed yes"; else echo "autostop_armed no"; fi
+  [ ! -s "$w/autostop.state" ] || printf 'autostop_state %s\n' "$(head -n 1 "$w/autostop.state")"
+  printf 'autostop_now %s\n' "$(date +%s.%N)"
+  printf 'autostop_boot %s\n' "$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)"
+  if [ -f "$w/watcher.lock" ] && ! flock -s -n "$w/watcher.lock" true 2>/dev/null; then
+    echo "autostop_watcher yes"
+  else
+    echo "autostop_watcher no"
+  fi
+fi
 cd "$HOME/.jobwaiter/jobs" 2>/dev/null || exit 0
 tmux_alive=$(tmux list-sessions -F '#{session_name}' 2>/dev/null)
 screen_alive=$(screen -ls 2>/dev/null | sed -n 's/^[[:space:]]*[0-9]*\.\([^[:space:]]*\)[[:space:]].*/\1/p')

@@ -1,0 +1,232 @@
+"""Autostop, on the head: the watcher stops the whole cluster once it has been idle for the
+armed time (``jobwaiter autostop CONFIG --idle 30m``).
+
+Idle means all of: no jobwaiter job alive on any node (and no head watch of one still
+waiting); no configured runtime with work pending or running anywhere (``Runtime.activity``);
+and, with ``wait_for`` ``jobs_and_ssh`` (the default), nobody at the head: no attached
+tmux/screen client, no interactive login. Anything that cannot be told (a worker that does
+not answer, an engine that answers oddly) counts as busy: a cluster is never stopped on a
+guess. The clock starts at the first idle look, so a watcher started after a reboot counts
+from zero.
+
+Files, in ``~/.jobwaiter/watch`` (0600): ``autostop.json`` the order (armed while it exists;
+private: the config, how the workers are reached), ``autostop.state`` one JSON line of what
+``status`` and ``jobs`` show (no secrets), ``autostop.claim`` made when the stop starts (at
+most once per arming).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from jobwaiter import runtimes
+from jobwaiter.errors import CommandError, TransportError
+from jobwaiter.jobs.plan import StopPlan
+from jobwaiter.jobs.stop import run_stop
+from jobwaiter.records.read import read_records
+from jobwaiter.runtimes.base import BUSY, IDLE, Activity, Runtime
+from jobwaiter.sessions.present import parse_present, present_argv
+from jobwaiter.transport.frame import FramedTransport
+from jobwaiter.transport.local import LocalTransport
+from jobwaiter.transport.node import Node
+from jobwaiter.watch import files
+from jobwaiter.watch.workers import worker_node
+
+ORDER = "autostop.json"
+STATE = "autostop.state"
+CLAIM = "autostop.claim"
+#: ``jobs_and_ssh``: jobs, runtimes' work and people at the head keep it up; ``jobs``: only
+#: jobs and runtimes' work.
+WAIT_FOR = ("jobs_and_ssh", "jobs")
+
+
+def path(name: str) -> Path:
+    return files.watch_dir() / name
+
+
+def armed() -> bool:
+    return path(ORDER).exists()
+
+
+def every(idle: float) -> float:
+    """How often to look: a tenth of the idle time, between 2 s and 30 s."""
+    return min(30.0, max(2.0, idle / 10.0))
+
+
+class Lookout:
+    """What keeps the cluster busy right now: one look is ``busy()``, the reasons (none:
+    idle)."""
+
+    def __init__(self, head: Node, workers: Sequence[Node], engines: Sequence[Runtime],
+                 wait_for: str) -> None:
+        self.head = head
+        self.workers = tuple(workers)
+        self.engines = tuple(engines)
+        self.wait_for = wait_for
+
+    def busy(self) -> list[str]:
+        return [*self._jobs(), *self._engines(), *self._people()]
+
+    def _jobs(self) -> list[str]:
+        reasons = []
+        for node in (self.head, *self.workers):
+            where = "" if node.is_head else f" on {node.id}"
+            try:
+                records = read_records(node.transport)
+            except (TransportError, CommandError) as exc:
+                reasons.append(f"cannot read the jobs{where or ' on the head'}: {exc}")
+                continue
+            for r in records:
+                if r.alive:
+                    reasons.append(f"job {r.name} is running{where}")
+                elif r.watched and not r.watch_done:
+                    reasons.append(f"the head still watches job {r.name}{where}")
+        return reasons
+
+    def _engines(self) -> list[str]:
+        reasons = []
+        for engine in self.engines:
+            try:
+                activity = engine.activity(self.head)
+            except Exception as exc:  # a plugin's bug, an engine gone odd: cannot tell
+                activity = Activity(engine.name, "unknown", f"{type(exc).__name__}: {exc}")
+            if activity.state == BUSY:
+                reasons.append(f"{engine.name}: {activity.detail}")
+            elif activity.state != IDLE:
+                reasons.append(f"{engine.name} cannot tell its work: {activity.detail}")
+        return reasons
+
+    def _people(self) -> list[str]:
+        if self.wait_for == "jobs":
+            return []
+        try:
+            result = self.head.transport.run(present_argv(), idempotent=True, timeout=60)
+        except TransportError as exc:
+            return [f"cannot tell who is at the head: {exc}"]
+        return [p.describe() for p in parse_present(result.stdout)]
+
+
+def lookout(order: dict[str, Any]) -> Lookout:
+    """The lookout an order describes (the head is this machine)."""
+    head = Node("head", "127.0.0.1", FramedTransport(LocalTransport("head")), is_head=True)
+    workers = [worker_node(w) for w in order.get("workers") or ()]
+    engines = runtimes.configured_runtimes(order.get("config") or {})
+    return Lookout(head, workers, engines, str(order.get("wait_for") or WAIT_FOR[0]))
+
+
+def write_state(order: dict[str, Any] | None, **fields: Any) -> None:
+    """``autostop.state``: the setting (never the order's secrets) and what the watcher saw."""
+    state: dict[str, Any] = {"armed": order is not None, "watcher": os.getpid(),
+                             "boot": files.boot_id()}
+    if order is not None:
+        state.update(idle=order.get("idle"), wait_for=order.get("wait_for"),
+                     armed_at=order.get("armed_at"))
+    state.update(fields)
+    files.write_private(path(STATE), json.dumps(state) + "\n")
+
+
+def keep(clock: Callable[[], float] = time.monotonic,
+         sleep: Callable[[float], None] = time.sleep,
+         build: Callable[[dict[str, Any]], Lookout] = lookout) -> None:
+    """Look while armed; stop the cluster once idle for the armed time. Returns when
+    disarmed (``--cancel``, ``jobwaiter stop``) or after the stop."""
+    armed_at: Any = object()
+    look: Lookout | None = None
+    idle_since: float | None = None
+    while True:
+        order = files.read_json(path(ORDER))
+        if not isinstance(order, dict):
+            state = files.read_json(path(STATE))
+            if isinstance(state, dict) and state.get("armed"):
+                write_state(None, cancelled_at=time.time())  # removed by `jobwaiter stop`
+            return
+        if order.get("armed_at") != armed_at or look is None:
+            armed_at, look, idle_since = order.get("armed_at"), build(order), None
+            files.log(f"autostop armed: idle {order.get('idle')}s, wait for "
+                      f"{order.get('wait_for')}")
+        busy = look.busy()
+        now = clock()
+        if busy:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = now
+        idle_for = 0.0 if idle_since is None else now - idle_since
+        limit = float(order.get("idle") or 0)
+        # What people read: wall-clock times, the head's (the watcher's clock is monotonic).
+        write_state(order, checked_at=time.time(), busy=busy,
+                    idle_since=None if idle_since is None else time.time() - idle_for)
+        if idle_since is not None and idle_for >= limit and fire(order, look):
+            return
+        sleep(every(limit))
+
+
+def fire(order: dict[str, Any], look: Lookout) -> bool:
+    """Stop the cluster, once: False (and nothing done) when disarmed meanwhile, when the
+    stop was claimed already, or when a last look finds work."""
+    if not armed():
+        return False
+    try:
+        fd = os.open(str(path(CLAIM)), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    busy = look.busy()  # a job launched during the last look keeps the cluster up
+    if busy or not armed():
+        os.unlink(str(path(CLAIM)))
+        return False
+    os.unlink(str(path(ORDER)))  # one stop per arming: disarmed from here on
+    idle = order.get("idle")
+    files.log(f"autostop: the cluster has been idle for {idle}s: stopping it")
+    base = {"fired_at": time.time(), "idle": idle, "wait_for": order.get("wait_for"),
+            "armed_at": order.get("armed_at")}
+
+    def head_part_next(failed_workers: list[str]) -> None:
+        # The head's own stop commands may power it off: what happened is written first.
+        detail = "the head's stop commands started" + (
+            f"; workers failed: {'; '.join(failed_workers)}" if failed_workers else "")
+        write_state(None, **base, stop={"ok": None, "detail": detail})
+
+    write_state(None, **base, stop={"ok": None, "detail": "stopping"})
+    nodes = (look.head, *look.workers)
+    try:
+        lines = run_stop(StopPlan.from_dict(order["stop"]), nodes, before_head=head_part_next)
+        stop = {"ok": True, "detail": "; ".join(lines)}
+    except (CommandError, TransportError) as exc:
+        stop = {"ok": False, "detail": str(exc)}
+    finally:
+        for node in nodes:
+            node.transport.close()
+    write_state(None, **base, stop=stop)
+    files.log(f"autostop: stop {'done' if stop['ok'] else 'failed'}: {stop['detail']}")
+    return True
+
+
+def arm(order: dict[str, Any]) -> None:
+    """Record the order (armed from now: the idle clock starts again)."""
+    idle = float(order["idle"])
+    if not idle > 0:
+        raise ValueError("the idle time must be more than zero")
+    if order.get("wait_for") not in WAIT_FOR:
+        raise ValueError(f"wait_for must be one of {', '.join(WAIT_FOR)}")
+    StopPlan.from_dict(order["stop"])
+    order["armed_at"] = time.time()
+    files.ensure_dir(files.watch_dir())
+    files.write_private(path(ORDER), json.dumps(order) + "\n")
+    if path(CLAIM).exists():
+        os.unlink(str(path(CLAIM)))
+    write_state(order, watcher=None, checked_at=None, busy=[], idle_since=None)
+
+
+def cancel() -> bool:
+    """Disarm; True when it was armed."""
+    try:
+        os.unlink(str(path(ORDER)))
+    except FileNotFoundError:
+        return False
+    write_state(None, cancelled_at=time.time())
+    return True

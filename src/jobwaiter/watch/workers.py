@@ -1,0 +1,34 @@
+"""The workers as the head reaches them (``head_to_workers``): to stop them, and for
+autostop to read their jobs."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jobwaiter.transport.address import parse_host
+from jobwaiter.transport.frame import FramedTransport
+from jobwaiter.transport.node import Node
+from jobwaiter.transport.ssh import SSHTarget, SSHTransport
+from jobwaiter.watch import files
+
+
+def worker_node(access: dict[str, Any]) -> Node:
+    """A worker as the head reaches it to stop it: over ssh, with the key and the host keys
+    the client gave (strict host-key checking: a key not given is refused)."""
+    host, port = parse_host(str(access["address"]))
+    home = str(files.home())
+
+    def on_head(path: Any) -> str | None:
+        return None if not path else os.path.join(home, str(path))
+
+    options = (("StrictHostKeyChecking", "yes"),
+               *((str(k), str(v)) for k, v in access.get("options") or ()))
+    target = SSHTarget(host=host, port=port or access.get("port"), user=access.get("user"),
+                       identity_file=on_head(access.get("identity_file")),
+                       known_hosts_file=on_head(access.get("known_hosts_file")),
+                       connect_timeout=float(access.get("connect_timeout") or 10),
+                       options=options)
+    address = str(access["address"])
+    transport = FramedTransport(SSHTransport(target, node=address))
+    return Node(str(access["id"]), address, transport)

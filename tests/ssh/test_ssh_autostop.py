@@ -1,0 +1,95 @@
+"""Autostop over SSH: the head reads the workers' jobs and stops them with its own key; an
+interactive login on the head keeps the cluster up. Real sshd (the farm's hosts), tmux."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from sshd import keygen, user
+
+from polling import wait_for
+
+STOP = ("head_stop_commands:\n  - echo stopped >> ~/cluster.log\n"
+        "worker_stop_commands:\n  - echo stopped >> ~/worker.log\n")
+
+
+def _log(host, name: str) -> list[str]:  # type: ignore[no-untyped-def]
+    path = host.home / name
+    return path.read_text().splitlines() if path.exists() else []
+
+
+@pytest.fixture(autouse=True)
+def _end_watcher(ssh):  # type: ignore[no-untyped-def]
+    yield
+    pid_file = ssh.head.home / ".jobwaiter" / "watch" / "watcher.pid"
+    if pid_file.exists():
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+
+
+def test_workers_need_head_to_workers(ssh, cli) -> None:  # type: ignore[no-untyped-def]
+    config = ssh.write_config(extra=STOP)
+    r = cli("autostop", str(config), "--idle", "1h")
+    assert r.code == 2 and "set head_to_workers" in r.err, r.err
+    assert not (ssh.head.home / ".jobwaiter" / "watch" / "autostop.json").exists()
+
+
+def test_a_job_on_a_worker_keeps_the_cluster_up_then_all_nodes_stop(ssh, cli) -> None:  # type: ignore[no-untyped-def]
+    key = ssh.home / "head_key"
+    keygen(key)
+    authorized = ssh.farm.root / "authorized_keys"
+    before = authorized.read_text()
+    authorized.write_text(before + (ssh.home / "head_key.pub").read_text())
+    try:
+        config = ssh.write_config(extra=STOP + f"head_to_workers:\n  key_file: {key}\n")
+        assert cli("exec", str(config), "true", "--all-nodes").code == 0  # learn host keys
+        worker = ssh.workers[0]
+        r = cli("exec", str(config), "sleep 8", "--tmux", "--node-ip", worker.address,
+                "--json")
+        assert r.code == 0, r.err
+        name = r.json["job"]
+        r = cli("autostop", str(config), "--idle", "3s", "--wait-for", "jobs")
+        assert r.code == 0, r.err
+        assert f"job {name} is running on {worker.address}" in r.out, r.out
+        record = worker.jobs / name
+        wait_for(lambda: (record / "status").exists(), 30)
+        ended = float((record / "status").read_text().split()[1])
+        assert _log(ssh.head, "cluster.log") == [], "stopped under a worker's job"
+        wait_for(lambda: _log(ssh.head, "cluster.log") == ["stopped"], 40)
+        assert [_log(w, "worker.log") for w in ssh.workers] == [["stopped"], ["stopped"]]
+        state = json.loads((ssh.head.home / ".jobwaiter" / "watch" / "autostop.state")
+                           .read_text())
+        assert state["fired_at"] >= ended + 3 and state["stop"]["ok"] is True, state
+    finally:
+        authorized.write_text(before)
+
+
+def test_an_interactive_login_on_the_head_keeps_the_cluster_up(ssh, cli) -> None:  # type: ignore[no-untyped-def]
+    config = ssh.write_config(workers=0, extra=STOP)
+    assert cli("exec", str(config), "true").code == 0  # learn the head's host key
+    head = ssh.head
+    login = subprocess.Popen(
+        ["ssh", "-tt", "-F", "/dev/null", "-i", str(ssh.farm.key), "-p", str(head.port),
+         "-o", f"UserKnownHostsFile={ssh.known_hosts}", "-o", "StrictHostKeyChecking=yes",
+         "-o", "BatchMode=yes", f"{user()}@{head.addr}", "sleep 300"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        r = None
+        for _ in range(50):  # the login's session process, once sshd has set it up
+            r = cli("autostop", str(config), "--idle", "3s")
+            if "logged in on pts/" in r.out:
+                break
+            time.sleep(0.2)
+        assert r is not None and r.code == 0 and "logged in on pts/" in r.out, r
+        time.sleep(8)
+        assert _log(head, "cluster.log") == [], "stopped under a logged-in user"
+    finally:
+        login.kill()
+        login.wait()
+    wait_for(lambda: _log(head, "cluster.log") == ["stopped"], 40)
