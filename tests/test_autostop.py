@@ -101,6 +101,27 @@ def test_an_attached_tmux_client_keeps_the_cluster_up(env, cli) -> None:  # type
         client.wait()
 
 
+def test_an_attached_screen_client_keeps_the_cluster_up(env, cli) -> None:  # type: ignore[no-untyped-def]
+    subprocess.run(["screen", "-dmS", "edit", "sleep", "300"], check=True)
+    client = subprocess.Popen(["script", "-qfc", "screen -r edit", "/dev/null"],
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: "(Attached)" in subprocess.run(
+            ["screen", "-ls"], capture_output=True, text=True).stdout, timeout=10)
+        r = cli("autostop", str(env.config), "--idle", "3s")
+        assert r.code == 0, r.err
+        assert "a screen client is attached to session edit" in r.out, r.out
+        time.sleep(7)
+        assert _stopped(env) == [], "stopped under an attached client"
+    finally:
+        os.killpg(client.pid, signal.SIGKILL)
+        client.wait()
+    # Detached (the terminal went away): nobody is at the head any more.
+    if not _logins_here():
+        wait_for(lambda: _stopped(env) == ["stopped"], timeout=30)
+
+
 def test_cancel_and_stop_disarm(env, cli) -> None:  # type: ignore[no-untyped-def]
     r = cli("autostop", str(env.config), "--idle", "4s", "--wait-for", "jobs")
     assert r.code == 0, r.err
@@ -133,9 +154,8 @@ def test_after_a_reboot_status_says_no_watcher_and_arming_again_resumes(env, cli
     state["boot"] = "another-boot"
     (_watch(env) / "autostop.state").write_text(json.dumps(state) + "\n")
     r = cli("status", str(env.config))
-    assert "autostop armed (idle 1h, wait for jobs_and_ssh), no watcher since the head " \
-           f"booted: nothing counts until `jobwaiter autostop {env.config} --idle 1h` " \
-           "re-arms it" in r.out, r.out
+    assert "autostop armed, no watcher since boot (idle 1h, wait for jobs_and_ssh): nothing " \
+           f"counts until `jobwaiter autostop {env.config} --idle 1h` re-arms it" in r.out, r.out
     assert cli("status", str(env.config), "--json").json["autostop"]["watching"] is False
     r = cli("autostop", str(env.config), "--idle", "1h")
     assert r.code == 0, r.err

@@ -184,7 +184,7 @@ def test_the_client_reads_the_idle_clock_in_the_heads_time() -> None:
                                                     "busy: job a is running")
     rebooted = parse_autostop(_preamble(base, boot="b2", watcher="no"))
     assert rebooted is not None and not rebooted.watching and rebooted.idle_for() is None
-    assert "no watcher since the head booted" in rebooted.describe("c.yaml")
+    assert "autostop armed, no watcher since boot (" in rebooted.describe("c.yaml")
     assert "`jobwaiter autostop c.yaml --idle 30m` re-arms it" in rebooted.describe("c.yaml")
     killed = parse_autostop(_preamble(base, watcher="no"))
     assert killed is not None and "its watcher is not running" in killed.describe()

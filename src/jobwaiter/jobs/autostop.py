@@ -69,9 +69,9 @@ class AutostopState:
             return "autostop: not armed"
         setting = f"idle {_short(self.idle or 0)}, wait for {self.wait_for}"
         if not self.watching:
-            why = ("no watcher since the head booted" if not self.since_boot
+            why = ("no watcher since boot" if not self.since_boot
                    else "its watcher is not running")
-            return (f"autostop armed ({setting}), {why}: nothing counts until "
+            return (f"autostop armed, {why} ({setting}): nothing counts until "
                     f"`jobwaiter autostop {config} --idle {_short(self.idle or 0)}` re-arms it")
         idle_for = self.idle_for()
         if idle_for is None:

@@ -198,6 +198,8 @@ def fire(order: dict[str, Any], look: Lookout) -> bool:
         stop = {"ok": True, "detail": "; ".join(lines)}
     except (CommandError, TransportError) as exc:
         stop = {"ok": False, "detail": str(exc)}
+    except Exception as exc:  # recorded: the state must not say "stopping" for ever
+        stop = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
     finally:
         for node in nodes:
             node.transport.close()
