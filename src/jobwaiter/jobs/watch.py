@@ -151,35 +151,20 @@ class DryRun:
                 "why": self.why or None, "workers_via": self.workers_via or None}
 
 
-def where(site: JobSite, plan: JobPlan, req: JobRequest) -> DryRun:
-    """Where the job would be watched, from the plan alone (``--dry-run``: no remote call;
-    the head's python3 is checked only when the job runs)."""
-    mode = mode_of(req.watch, site)
-    if mode == "client":
-        return DryRun(plan, "client", "--watch client")
-    if not needs_watch(plan):
-        return DryRun(plan, "client", "nothing to watch: no waiter and no --stop"
-                      if plan.session else "a foreground job")
-    why = static_reason(site, plan)
-    if why is not None:
-        return DryRun(plan, "client" if mode == "auto" else "refused", why)
-    how = site.config.get("head_to_workers") or {}
-    via = ""
-    if plan.stop is not None and plan.stop.reaches_workers:
-        via = (f"the key {how['key_file']}, put on the head in {KEYS_DIR}/ with the workers' "
-               "known host keys" if how.get("key_file") else "the head's own ~/.ssh")
-    return DryRun(plan, "head", "" if mode == "head" else "auto", via)
+@dataclass(frozen=True)
+class Decision:
+    """Where a job is watched: ``head``, ``auto`` (the head, if its python3 allows: decided
+    by ``prepare``), ``client``, or ``refused`` (a usage error). ``why`` says why; ``warn``:
+    the client watches although the head was asked (``auto``), and says so."""
+
+    where: str
+    why: str = ""
+    warn: bool = False
 
 
-def needs_watch(plan: JobPlan) -> bool:
-    """Whether there is anything to watch: a waiter, or a stop after the job."""
-    return plan.session is not None and (bool(plan.waiters) or plan.stop is not None)
-
-
-def check_request(site: JobSite, plan: JobPlan, req: JobRequest) -> str:
-    """The watch mode for this job, checked before anything runs: ``head``, ``client`` or
-    ``auto`` (head if the head can, decided by ``prepare``). UsageError for ``--watch head``
-    or ``--detach`` when the head cannot watch the job."""
+def decide(site: JobSite, plan: JobPlan, req: JobRequest) -> Decision:
+    """The one rule of where a job is watched, from the plan and the request alone (no
+    remote call)."""
     mode = mode_of(req.watch, site)
     head_only = [name for name, given in (("--max-runtime", req.max_runtime is not None),
                                           ("--notify", bool(req.notify)),
@@ -189,23 +174,58 @@ def check_request(site: JobSite, plan: JobPlan, req: JobRequest) -> str:
         why = ("it needs --tmux or --screen" if plan.session is None
                else "--watch client" if mode == "client" else static_reason(site, plan))
         if why:
-            raise UsageError(f"{', '.join(head_only)} run on the head's watch, and the head "
-                             f"cannot watch this job: {why}")
-        return "head"
+            return Decision("refused", f"{', '.join(head_only)} run on the head's watch, and "
+                                       f"the head cannot watch this job: {why}")
+        return Decision("head")
     if req.detach and plan.session is None:
-        raise UsageError("--detach needs --tmux or --screen: a foreground job ends with the "
-                         "command that runs it")
+        return Decision("refused", "--detach needs --tmux or --screen: a foreground job ends "
+                                   "with the command that runs it")
     if req.detach and mode == "client":
-        raise UsageError("--detach needs the head's watch (--watch auto or head)")
-    if mode == "client" or not needs_watch(plan):
-        return "client"
+        return Decision("refused", "--detach needs the head's watch (--watch auto or head)")
+    if mode == "client":
+        return Decision("client", "--watch client")
+    if not needs_watch(plan):
+        return Decision("client", "nothing to watch: no waiter and no --stop"
+                        if plan.session else "a foreground job")
     why = static_reason(site, plan)
     if why is None:
-        return mode
+        return Decision(mode)
     if mode == "head" or req.detach:
-        raise UsageError(f"the head cannot watch this job: {why}")
-    site.reporter.warn(f"watching from this client: {why}")
-    return "client"
+        return Decision("refused", f"the head cannot watch this job: {why}")
+    return Decision("client", why, warn=True)
+
+
+def where(site: JobSite, plan: JobPlan, req: JobRequest) -> DryRun:
+    """``--dry-run``: where the job would be watched, checked as a run checks it (UsageError
+    for what a run refuses); the head's python3 is checked only when the job runs."""
+    decision = decide(site, plan, req)
+    if decision.where == "refused":
+        raise UsageError(decision.why)
+    if decision.where == "client":
+        return DryRun(plan, "client", decision.why)
+    how = site.config.get("head_to_workers") or {}
+    via = ""
+    if plan.stop is not None and plan.stop.reaches_workers:
+        via = (f"the key {how['key_file']}, put on the head in {KEYS_DIR}/ with the workers' "
+               "known host keys" if how.get("key_file") else "the head's own ~/.ssh")
+    return DryRun(plan, "head", "auto" if decision.where == "auto" else "", via)
+
+
+def needs_watch(plan: JobPlan) -> bool:
+    """Whether there is anything to watch: a waiter, or a stop after the job."""
+    return plan.session is not None and (bool(plan.waiters) or plan.stop is not None)
+
+
+def check_request(site: JobSite, plan: JobPlan, req: JobRequest) -> str:
+    """The watch mode for this job, checked before anything runs: ``head``, ``client`` or
+    ``auto`` (head if the head can, decided by ``prepare``). UsageError for what ``decide``
+    refuses (``--watch head`` or ``--detach`` when the head cannot watch the job, ...)."""
+    decision = decide(site, plan, req)
+    if decision.where == "refused":
+        raise UsageError(decision.why)
+    if decision.warn:
+        site.reporter.warn(f"watching from this client: {decision.why}")
+    return decision.where
 
 
 def prepare(site: JobSite, mode: str) -> str | None:
