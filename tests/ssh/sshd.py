@@ -188,6 +188,11 @@ SetEnv HOME={self.home} TMUX_TMPDIR={self.root} SCREENDIR={self.screendir}
             if parts and "." in parts[0] and parts[0].split(".")[0].isdigit():
                 subprocess.run(["screen", "-S", parts[0], "-X", "quit"], env=env,
                                capture_output=True, check=False)
+        # The head's watcher outlives every client by design; a test's ends with the test.
+        watcher = self.home / ".jobwaiter" / "watch" / "watcher.pid"
+        if watcher.exists():
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int(watcher.read_text().split()[0]), signal.SIGKILL)
         for pid_file in self.jobs.glob("*/pid") if self.jobs.exists() else []:
             try:
                 pgid = int(pid_file.read_text())

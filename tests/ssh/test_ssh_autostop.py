@@ -3,14 +3,10 @@ interactive login on the head keeps the cluster up. Real sshd (the farm's hosts)
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
 import time
 
-import pytest
 from sshd import keygen, user
 
 from polling import wait_for
@@ -22,15 +18,6 @@ STOP = ("head_stop_commands:\n  - echo stopped >> ~/cluster.log\n"
 def _log(host, name: str) -> list[str]:  # type: ignore[no-untyped-def]
     path = host.home / name
     return path.read_text().splitlines() if path.exists() else []
-
-
-@pytest.fixture(autouse=True)
-def _end_watcher(ssh):  # type: ignore[no-untyped-def]
-    yield
-    pid_file = ssh.head.home / ".jobwaiter" / "watch" / "watcher.pid"
-    if pid_file.exists():
-        with contextlib.suppress(OSError, ValueError):
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
 
 
 def test_workers_need_head_to_workers(ssh, cli) -> None:  # type: ignore[no-untyped-def]

@@ -4,9 +4,7 @@ once, after the job's end, and `wait` tells what the head recorded. Real sshd, t
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
 import time
 
@@ -20,15 +18,6 @@ STOP_EXTRA = "head_stop_commands:\n  - echo stopped >> ~/cluster.log\n"
 def _stopped(ssh) -> list[str]:  # type: ignore[no-untyped-def]
     log = ssh.head.home / "cluster.log"
     return log.read_text().splitlines() if log.exists() else []
-
-
-@pytest.fixture(autouse=True)
-def _end_watcher(ssh):  # type: ignore[no-untyped-def]
-    yield
-    pid_file = ssh.head.home / ".jobwaiter" / "watch" / "watcher.pid"
-    if pid_file.exists():
-        with contextlib.suppress(OSError, ValueError):
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
 
 
 def test_client_killed_the_head_stops_once_after_the_end(ssh, cli) -> None:  # type: ignore[no-untyped-def]

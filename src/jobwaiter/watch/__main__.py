@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from jobwaiter.jobs.plan import JobPlan
@@ -98,23 +99,39 @@ def arm(text: str) -> int:
     files.write_private(d / ORDER, json.dumps(order) + "\n")
     if plan.stop is not None and (files.read_text(d / CLAIM) or "").strip() == files.DISARMED:
         os.unlink(str(d / CLAIM))  # armed again
+
+    def taken() -> str | None:
+        text = files.read_text(d / WATCHING)
+        if text and (text != before or _by_live_watcher(text)):
+            return text.split()[0]
+        return None
+
+    pid = _until_taken(taken)
+    if pid is None:
+        print("not-watching the watcher did not take the job in time (see "
+              "~/.jobwaiter/watch/watcher.log)")
+        return 1
+    print(f"watching {pid}")
+    return 0
+
+
+def _until_taken(taken: Callable[[], str | None]) -> str | None:
+    """Start the watcher when none runs, until it has taken the order: ``taken()`` (asked
+    while a watcher runs) says by whom. None when that did not happen within ARM_CONFIRM."""
     deadline = time.monotonic() + ARM_CONFIRM
     spawned = -1e9
     while time.monotonic() < deadline:
-        taken = files.read_text(d / WATCHING)
         running = files.watcher_running()
-        if running and taken and (taken != before or _by_live_watcher(taken)):
-            print(f"watching {taken.split()[0]}")
-            return 0
+        by = taken() if running else None
+        if by:
+            return by
         # One start at a time: a watcher takes a moment to hold its lock, and one started
         # just as the watcher in charge exits must not pile up behind it.
         if not running and time.monotonic() - spawned > SPAWN_GRACE:
             _spawn_watcher()
             spawned = time.monotonic()
         time.sleep(0.05)
-    print("not-watching the watcher did not take the job in time (see "
-          "~/.jobwaiter/watch/watcher.log)")
-    return 1
+    return None
 
 
 def _by_live_watcher(taken: str) -> bool:
@@ -197,22 +214,22 @@ def autostop_command(action: str, text: str) -> int:
     except Exception as exc:
         print(f"not-armed bad order: {type(exc).__name__}: {exc}")
         return 1
-    deadline = time.monotonic() + ARM_CONFIRM
-    spawned = -1e9
-    while time.monotonic() < deadline:
+
+    def taken() -> str | None:
+        # The watcher has looked once at this arming.
         state = files.read_json(autostop.path(autostop.STATE))
-        running = files.watcher_running()
-        if running and isinstance(state, dict) and state.get("checked_at") \
+        if isinstance(state, dict) and state.get("checked_at") \
                 and state.get("armed_at") == order["armed_at"]:
-            print(f"armed {state.get('watcher')}")
-            return 0
-        if not running and time.monotonic() - spawned > SPAWN_GRACE:
-            _spawn_watcher()
-            spawned = time.monotonic()
-        time.sleep(0.05)
-    print("not-armed the watcher did not take autostop in time (see "
-          "~/.jobwaiter/watch/watcher.log)")
-    return 1
+            return str(state.get("watcher"))
+        return None
+
+    pid = _until_taken(taken)
+    if pid is None:
+        print("not-armed the watcher did not take autostop in time (see "
+              "~/.jobwaiter/watch/watcher.log)")
+        return 1
+    print(f"armed {pid}")
+    return 0
 
 
 def main(argv: list[str]) -> int:

@@ -70,9 +70,10 @@ class Lookout:
         self.wait_for = wait_for
 
     def busy(self) -> list[str]:
-        return [*self._jobs(), *self._engines(), *self._people()]
+        return [*self.jobs(), *self.work(), *self.people()]
 
-    def _jobs(self) -> list[str]:
+    def jobs(self) -> list[str]:
+        """Jobs alive on any node, and head watches still waiting."""
         reasons = []
         for node in (self.head, *self.workers):
             where = "" if node.is_head else f" on {node.id}"
@@ -88,7 +89,8 @@ class Lookout:
                     reasons.append(f"the head still watches job {r.name}{where}")
         return reasons
 
-    def _engines(self) -> list[str]:
+    def work(self) -> list[str]:
+        """Work the runtimes report, and what they cannot tell."""
         reasons = []
         for engine in self.engines:
             try:
@@ -101,7 +103,8 @@ class Lookout:
                 reasons.append(f"{engine.name} cannot tell its work: {activity.detail}")
         return reasons
 
-    def _people(self) -> list[str]:
+    def people(self) -> list[str]:
+        """Attached clients and interactive logins (none with ``wait_for`` ``jobs``)."""
         if self.wait_for == "jobs":
             return []
         try:
