@@ -3,14 +3,21 @@
 One long-lived watcher per head user and jobwaiter version watches every armed job: it runs
 each job's plan (``jobs.plan.JobPlan``: the waiters, ``--job-timeout``, then the stop) in a
 thread of its own, records the result in the job's record, and exits when it has had nothing
-to watch for a while. The client ships this code to the head (``jobs.watch``), arms a job by
-writing its order, and follows the records; it can go away at any time.
+to watch for a while (never while autostop is armed: ``watch.autostop`` keeps the idle clock
+in a thread of the watcher, and stops the whole cluster once idle). The client ships this
+code to the head (``jobs.watch``), arms a job by writing its order, and follows the records;
+it can go away at any time.
 
 Files, relative to ``$HOME`` on the head (all private, 0600 in 0700 directories):
 
     .jobwaiter/watch/watcher.lock      held (flock) by the watcher for its whole life
     .jobwaiter/watch/watcher.pid       "<pid> <boot id> <version>" of the watcher
     .jobwaiter/watch/watcher.log       what the watcher did, one line per event
+    .jobwaiter/watch/autostop.json     autostop's order (armed while it exists): the idle time,
+                                       the cluster's stop, the config, how workers are reached
+    .jobwaiter/watch/autostop.state    one JSON line for status/jobs: the setting, the idle
+                                       clock, what keeps the cluster busy, the stop's outcome
+    .jobwaiter/watch/autostop.claim    made when autostop's stop starts (once per arming)
     .jobwaiter/jobs/<name>/watch.json  the order: the job's plan and the config as plain data
     .jobwaiter/jobs/<name>/watching    "<pid> <boot id> <time>": the watcher took the job
     .jobwaiter/jobs/<name>/progress    the wait's current state, one line
