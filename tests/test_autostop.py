@@ -182,6 +182,11 @@ def test_the_python_api(env) -> None:  # type: ignore[no-untyped-def]
         assert state.wait_for == "jobs" and state.remaining() is not None
         again = cluster.autostop_state()
         assert again is not None and again.armed_at == state.armed_at
+        # Armed again with another time: taken at once, not at the next look (30 s away).
+        t0 = time.monotonic()
+        longer = cluster.autostop(7200)
+        assert time.monotonic() - t0 < 10 and longer.idle == 7200 and longer.watching
+        assert longer.armed_at != state.armed_at
         assert cluster.autostop_cancel() is True
         assert cluster.autostop_cancel() is False
         with pytest.raises(UsageError, match="more than zero"):

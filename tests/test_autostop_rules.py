@@ -4,7 +4,13 @@ lookout over mock transports, and what the client reads back (the dump's preambl
 from __future__ import annotations
 
 import json
+import shlex
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jobwaiter.durations import parse_duration
 from jobwaiter.jobs.autostop import parse_autostop
 from jobwaiter.jobs.plan import NodeStop, StopCommand, StopPlan
 from jobwaiter.runtimes.base import BUSY, IDLE, UNKNOWN, Activity, Runtime
@@ -58,8 +64,9 @@ def test_the_clock_restarts_when_work_appears_and_the_stop_runs_once(env) -> Non
     look = ScriptedLookout([[], [], ["job j is running"], []], stops)
     autostop.keep(clock=clock, sleep=clock.sleep, build=lambda order: look)
     assert stops == [("stop-head",)]
-    # Looks every 3 s (a tenth of 30 s): idle from t=9, stopped at the first look >= 39.
-    assert clock.now == 39.0 and set(clock.slept) == {3.0}
+    # Looks every 3 s (a tenth of 30 s): idle from t=9, stopped at the first look >= 39;
+    # between looks, the order is looked at every half second.
+    assert clock.now == 39.0 and set(clock.slept) == {0.5}
     state = json.loads(autostop.path(autostop.STATE).read_text())
     assert state["armed"] is False and state["stop"]["ok"] is True
     assert not autostop.armed()
@@ -83,17 +90,25 @@ def test_a_job_seen_by_the_last_look_keeps_the_cluster_up(env) -> None:  # type:
     assert not autostop.path(autostop.CLAIM).exists()
 
 
-def test_cancel_ends_the_loop_without_a_stop(env) -> None:  # type: ignore[no-untyped-def]
-    _arm(10)
+def test_cancel_or_arming_again_is_seen_within_half_a_second(env) -> None:  # type: ignore[no-untyped-def]
+    _arm(3600)  # a look every 30 s
     clock, stops = FakeClock(), []
     look = ScriptedLookout([[]], stops)
+    builds: list[float] = []
+
+    def build(order: dict) -> autostop.Lookout:  # type: ignore[type-arg]
+        builds.append(clock.now)
+        return look
 
     def sleep(seconds: float) -> None:
-        autostop.cancel()
+        if clock.now == 5.0:
+            _arm(60)  # armed again, with another idle time: looked at within 0.5 s
+        if clock.now == 7.0:
+            autostop.cancel()
         clock.sleep(seconds)
 
-    autostop.keep(clock=clock, sleep=sleep, build=lambda order: look)
-    assert stops == [] and look.looks == 1
+    autostop.keep(clock=clock, sleep=sleep, build=build)
+    assert stops == [] and builds == [0.0, 5.5] and clock.now == 7.5
     assert json.loads(autostop.path(autostop.STATE).read_text())["armed"] is False
 
 
@@ -195,3 +210,75 @@ def test_the_client_reads_the_idle_clock_in_the_heads_time() -> None:
                                                       "cluster 1m ago after 1m idle")
     assert parse_autostop("@@ jobwaiter-x\nautostop_armed yes\n") is None
     assert parse_autostop("noise\nautostop_armed yes\nautostop_state {not json\n") is not None
+
+
+def test_the_watcher_stays_while_autostop_is_armed(env) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from jobwaiter.watch import watcher
+
+    autostop.arm({"idle": 3600, "wait_for": "jobs", "stop": PLAN.to_dict(), "config": {}})
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (watcher.serve(idle_exit=0.2), done.set()),
+                              daemon=True)
+    thread.start()
+    try:
+        # Nothing to watch but autostop: far past idle_exit, the watcher is still there.
+        assert not done.wait(3.0), "the watcher left while autostop was armed"
+        state = json.loads(autostop.path(autostop.STATE).read_text())
+        assert state["checked_at"] and state["busy"] == [], state
+        assert state["idle_since"] is not None, state
+        autostop.cancel()
+        assert done.wait(10.0), "the watcher stayed after autostop was cancelled"
+    finally:
+        # The watcher here is this process: the env fixture must not kill it.
+        autostop.cancel()
+        done.wait(10.0)
+        (autostop.path("watcher.pid")).unlink(missing_ok=True)
+
+
+def test_a_watcher_of_older_code_is_named_when_it_cannot_take_autostop(  # type: ignore[no-untyped-def]
+        env, monkeypatch, capsys) -> None:
+    import subprocess
+
+    from jobwaiter.watch import __main__ as command
+    from jobwaiter.watch import files
+
+    files.ensure_dir(files.watch_dir())
+    lock = files.watch_dir() / "watcher.lock"
+    # A watcher shipped by an older jobwaiter: it holds the lock, knows nothing of autostop.
+    old = subprocess.Popen(["flock", "-x", str(lock), "sleep", "60"])
+    try:
+        from polling import wait_for
+
+        wait_for(files.watcher_running, timeout=10)
+        (files.watch_dir() / "watcher.pid").write_text(f"{old.pid} boot 0.0.1\n")
+        monkeypatch.setattr(command, "ARM_CONFIRM", 1.0)
+        order = {"idle": 60, "wait_for": "jobs", "stop": PLAN.to_dict(), "config": {}}
+        assert command.autostop_command("arm", json.dumps(order)) == 1
+        assert capsys.readouterr().out.strip() == (
+            f"not-armed the watcher running on the head (pid {old.pid}) is an older "
+            "jobwaiter's, which does not run autostop; it exits once the jobs it watches "
+            "have ended")
+    finally:
+        old.kill()
+        old.wait()
+        (files.watch_dir() / "watcher.pid").unlink(missing_ok=True)
+
+
+@given(path=st.text(alphabet=st.characters(blacklist_categories=("Cs",),
+                                           blacklist_characters="\0`"), min_size=1),
+       idle=st.one_of(st.integers(min_value=1, max_value=10**7).map(float),
+                      st.floats(min_value=0.001, max_value=1e7, allow_nan=False)))
+def test_the_command_that_arms_again_is_exact_for_any_file_and_time(path: str,
+                                                                    idle: float) -> None:
+    """What status prints after a reboot runs as typed: the config path quoted once, the
+    idle time as --idle parses it back."""
+    state = parse_autostop(_preamble({"armed": True, "watcher": 1, "boot": "b1",
+                                      "idle": idle}, boot="b2", watcher="no"))
+    assert state is not None
+    line = state.describe(shlex.quote(path))
+    command = line.split("`")[1]
+    argv = shlex.split(command)
+    assert argv[:3] == ["jobwaiter", "autostop", path] and argv[3] == "--idle"
+    assert parse_duration(argv[4]) == pytest.approx(idle, rel=1e-5)

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from jobwaiter.durations import parse_duration
 from jobwaiter.errors import JobwaiterError, UsageError
 from jobwaiter.jobs.site import JobSite
 from jobwaiter.jobs.watch import WatchUnavailable, run_argv, ship, worker_access
@@ -72,7 +73,7 @@ class AutostopState:
             why = ("no watcher since boot" if not self.since_boot
                    else "its watcher is not running")
             return (f"autostop armed, {why} ({setting}): nothing counts until "
-                    f"`jobwaiter autostop {config} --idle {_short(self.idle or 0)}` re-arms it")
+                    f"`jobwaiter autostop {config} --idle {_typed(self.idle or 0)}` re-arms it")
         idle_for = self.idle_for()
         if idle_for is None:
             if not self.checked_at:
@@ -180,6 +181,17 @@ def cancel_argv() -> list[str]:
     return ["bash", "-c", 'f="$HOME/.jobwaiter/watch/autostop.json"; '
                           'if [ -f "$f" ]; then rm -f "$f" && echo cancelled; '
                           'else echo not-armed; fi', "jw"]
+
+
+def _typed(seconds: float) -> str:
+    """``seconds`` as ``--idle`` takes it, exactly (``30m``, else ``3661s``)."""
+    short = _short(seconds)
+    try:
+        if parse_duration(short) == seconds:
+            return short
+    except ValueError:  # "0s" for less than half a second
+        pass
+    return f"{seconds:.6f}".rstrip("0").rstrip(".") + "s"
 
 
 def _short(seconds: float) -> str:

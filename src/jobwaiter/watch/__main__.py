@@ -56,8 +56,7 @@ def _emit(data: dict[str, Any]) -> None:
 
 def _spawn_watcher() -> None:
     files.ensure_dir(files.watch_dir())
-    run_py = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))), "run.py")
+    run_py = os.path.join(_lib_dir(), "run.py")
     env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     out = os.open(str(files.watch_dir() / "watcher.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
                   0o600)
@@ -225,11 +224,35 @@ def autostop_command(action: str, text: str) -> int:
 
     pid = _until_taken(taken)
     if pid is None:
-        print("not-armed the watcher did not take autostop in time (see "
-              "~/.jobwaiter/watch/watcher.log)")
+        other = _other_code()
+        print("not-armed " + (
+            f"the watcher running on the head (pid {other}) is an older jobwaiter's, which "
+            "does not run autostop; it exits once the jobs it watches have ended"
+            if other else "the watcher did not take autostop in time (see "
+                          "~/.jobwaiter/watch/watcher.log)"))
         return 1
     print(f"armed {pid}")
     return 0
+
+
+def _other_code() -> str:
+    """The pid of the running watcher when it runs other code than this (a jobwaiter
+    shipped earlier, another version): "" when not, or when that cannot be told."""
+    pid = (files.read_text(files.watch_dir() / "watcher.pid") or "").split()[:1]
+    if not pid or not files.watcher_running():
+        return ""
+    try:
+        with open(f"/proc/{pid[0]}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return ""
+    ours = os.path.join(_lib_dir(), "run.py").encode()
+    return pid[0] if ours not in argv else ""
+
+
+def _lib_dir() -> str:
+    """The directory of the shipped copy this runs from (``run.py`` is there)."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(argv: list[str]) -> int:

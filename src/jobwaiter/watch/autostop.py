@@ -165,7 +165,29 @@ def keep(clock: Callable[[], float] = time.monotonic,
                     idle_since=None if idle_since is None else time.time() - idle_for)
         if idle_since is not None and idle_for >= limit and fire(order, look):
             return
-        sleep(every(limit))
+        _pause(every(limit), clock, sleep)
+
+
+#: How soon a change of the order (``--cancel``, arming again) is seen between looks.
+NOTICE = 0.5
+
+
+def _pause(seconds: float, clock: Callable[[], float],
+           sleep: Callable[[float], None]) -> None:
+    """Wait until the next look, or less when the order changes (its file is replaced or
+    removed): a new arming is looked at at once, and its client does not wait a period."""
+    before = _signature()
+    end = clock() + seconds
+    while clock() < end and _signature() == before:
+        sleep(min(NOTICE, end - clock()))
+
+
+def _signature() -> tuple[int, int] | None:
+    try:
+        st = os.stat(str(path(ORDER)))
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def fire(order: dict[str, Any], look: Lookout) -> bool:
