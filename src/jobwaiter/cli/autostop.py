@@ -40,6 +40,9 @@ def autostop_cmd(config: str, idle: float | None, wait_for: str, cancel: bool,
     the head keeps it (`status` shows it too). After a reboot of the head nothing counts
     until autostop is armed again.
 
+    Exit 0 when armed, cancelled or shown; 2 for bad input (nothing armed); 1 when the head
+    cannot run it (no python3 3.8+); 255 when the head is unreachable.
+
     \b
     Examples:
       jobwaiter autostop cluster.yaml --idle 30m
