@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from jobwaiter.cli.common import Duration, cluster_name_option, json_option, open_cluster
+from jobwaiter.cli.common import (
+    Duration,
+    cluster_name_option,
+    json_option,
+    open_cluster,
+    quiet_option,
+)
 from jobwaiter.cli.output import TerminalReporter, echo_json
 
 if TYPE_CHECKING:
@@ -26,10 +32,14 @@ WAIT_FOR = ("jobs_and_ssh", "jobs")
               help="jobs_and_ssh: an attached tmux/screen client or an interactive login on "
                    "the head keeps the cluster up too; jobs: only jobs and runtime work.")
 @click.option("--cancel", is_flag=True, help="Disarm autostop.")
+@click.option("-y", "--yes", is_flag=True,
+              help="Accepted as `stop` accepts it; autostop asks nothing: it stops nothing "
+                   "now, and --cancel undoes it.")
 @json_option
 @cluster_name_option
-def autostop_cmd(config: str, idle: float | None, wait_for: str, cancel: bool,
-                 as_json: bool, cluster_name: str | None) -> None:
+@quiet_option
+def autostop_cmd(config: str, idle: float | None, wait_for: str, cancel: bool, yes: bool,
+                 as_json: bool, cluster_name: str | None, quiet: bool) -> None:
     """Arm the head to stop the whole cluster once it has been idle for a while.
 
     Idle means: no jobwaiter job running on any node, no runtime (Spark, Ray, Slurm) with
@@ -52,7 +62,7 @@ def autostop_cmd(config: str, idle: float | None, wait_for: str, cancel: bool,
     """
     if cancel and idle is not None:
         raise click.UsageError("--cancel disarms autostop; --idle arms it: give one")
-    reporter = TerminalReporter()
+    reporter = TerminalReporter(quiet)
     with open_cluster(config, cluster_name, reporter) as cluster:
         if cancel:
             was = cluster.autostop_cancel()
