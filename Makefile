@@ -65,7 +65,7 @@ test: test-deps
 # Code that runs on the head (the head's watch included) must work with python3 3.8
 # (tests/test_head_python.py runs it).
 HEAD_CODE := $(addprefix src/jobwaiter/,records sessions waiters runtimes transport watch errors.py \
-  plugins.py outcome.py __init__.py $(addprefix jobs/,__init__.py events.py nodes.py plan.py \
+  plugins.py outcome.py durations.py __init__.py $(addprefix jobs/,__init__.py autostop.py events.py nodes.py plan.py \
   result.py run.py site.py stop.py watch.py))
 
 lint: test-deps

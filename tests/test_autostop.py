@@ -209,3 +209,22 @@ def test_bad_input_is_one_line_and_arms_nothing(env, cli, argv, message) -> None
     assert len(r.err.strip().splitlines()) == 1 or "Usage:" in r.err, r.err
     assert not (_watch(env) / "autostop.json").exists()
 
+
+
+def test_autostop_runs_on_the_oldest_python3_a_head_may_have(env, cli, tmp_path,  # type: ignore[no-untyped-def]
+                                                            monkeypatch) -> None:
+    from test_head_python import _oldest_python
+
+    old = _oldest_python()
+    if old is None:
+        pytest.skip("no python3.8 or python3.9 on this machine")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(old)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    r = cli("autostop", str(env.config), "--idle", "3s", "--wait-for", "jobs")
+    assert r.code == 0, r.err
+    watcher = int((_watch(env) / "watcher.pid").read_text().split()[0])
+    exe = os.readlink(f"/proc/{watcher}/exe")
+    assert os.path.basename(exe).startswith(os.path.basename(old)[:9]), exe
+    wait_for(lambda: _stopped(env) == ["stopped"], timeout=30)

@@ -24,7 +24,8 @@ HEAD_MODULES = [
     "jobwaiter.runtimes.slurm.health", "jobwaiter.outcome", "jobwaiter.jobs.plan",
     "jobwaiter.jobs.stop", "jobwaiter.jobs.run", "jobwaiter.jobs.watch", "jobwaiter.watch",
     "jobwaiter.watch.files", "jobwaiter.watch.watcher", "jobwaiter.watch.__main__",
-    "jobwaiter.watch.notify",
+    "jobwaiter.watch.notify", "jobwaiter.watch.autostop", "jobwaiter.watch.workers",
+    "jobwaiter.sessions.present", "jobwaiter.jobs.autostop", "jobwaiter.durations",
 ]
 SMOKE = """
 import sys

@@ -15,11 +15,11 @@ from jobwaiter.cli.common import (
     quiet_option,
 )
 from jobwaiter.cli.output import TerminalReporter, echo_json
+from jobwaiter.jobs.autostop import WAIT_FOR
 
 if TYPE_CHECKING:
     from jobwaiter.jobs.autostop import AutostopState
 
-WAIT_FOR = ("jobs_and_ssh", "jobs")
 
 
 @click.command("autostop")

@@ -13,7 +13,8 @@ from jobwaiter.errors import JobwaiterError, UsageError
 from jobwaiter.jobs.site import JobSite
 from jobwaiter.jobs.watch import WatchUnavailable, run_argv, ship, worker_access
 
-#: See ``jobwaiter.watch.autostop.WAIT_FOR``.
+#: ``jobs_and_ssh`` (the default): jobs, runtimes' work and people at the head keep the
+#: cluster up; ``jobs``: only jobs and runtimes' work.
 WAIT_FOR = ("jobs_and_ssh", "jobs")
 
 
@@ -125,7 +126,7 @@ def parse_autostop(text: str) -> AutostopState | None:
         busy=tuple(str(b) for b in state.get("busy") or ()),
         fired_at=_num(state.get("fired_at")), stop=stop if isinstance(stop, dict) else None,
         cancelled_at=_num(state.get("cancelled_at")),
-        head_now=_num(_float(fields.get("autostop_now"))))
+        head_now=_float(fields.get("autostop_now")))
 
 
 def _float(text: str | None) -> float | None:
@@ -164,7 +165,8 @@ def arm(site: JobSite, idle: float, wait_for: str = WAIT_FOR[0]) -> str:
     words = answer.stdout.split(maxsplit=1)
     if answer.ok and words[:1] == ["armed"]:
         return words[1].strip() if len(words) > 1 else "?"
-    why = answer.stdout.strip().removeprefix("not-armed ") or answer.tail(2)
+    why = answer.stdout.strip()
+    why = (why[len("not-armed "):] if why.startswith("not-armed ") else why) or answer.tail(2)
     raise JobwaiterError(f"autostop was not armed: {why or answer.exit_status}")
 
 
@@ -177,7 +179,7 @@ def cancel(site: JobSite) -> bool:
 
 
 def cancel_argv() -> list[str]:
-    """Removes the order; the watcher sees it gone at its next look and records that."""
+    """Removes the order; the watcher sees it gone within half a second, and records that."""
     return ["bash", "-c", 'f="$HOME/.jobwaiter/watch/autostop.json"; '
                           'if [ -f "$f" ]; then rm -f "$f" && echo cancelled; '
                           'else echo not-armed; fi', "jw"]

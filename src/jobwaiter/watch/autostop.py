@@ -26,6 +26,7 @@ from typing import Any
 
 from jobwaiter import runtimes
 from jobwaiter.errors import CommandError, TransportError
+from jobwaiter.jobs.autostop import WAIT_FOR
 from jobwaiter.jobs.plan import StopPlan
 from jobwaiter.jobs.stop import run_stop
 from jobwaiter.records.read import read_records
@@ -40,9 +41,6 @@ from jobwaiter.watch.workers import worker_node
 ORDER = "autostop.json"
 STATE = "autostop.state"
 CLAIM = "autostop.claim"
-#: ``jobs_and_ssh``: jobs, runtimes' work and people at the head keep it up; ``jobs``: only
-#: jobs and runtimes' work.
-WAIT_FOR = ("jobs_and_ssh", "jobs")
 
 
 def path(name: str) -> Path:
