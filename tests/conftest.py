@@ -123,3 +123,19 @@ def jobwaiter_argv() -> list[str]:
     """The CLI as a separate process, independent of PATH (the venv's bin need not be on
     it)."""
     return [sys.executable, "-m", "jobwaiter.cli.main"]
+
+
+@pytest.fixture
+def oldest_python3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``python3`` on PATH is the oldest python3 a head may have (3.8, else 3.9): the one
+    the head-side code then runs with. Skips where neither is installed."""
+    from test_head_python import _oldest_python
+
+    old = _oldest_python()
+    if old is None:
+        pytest.skip("no python3.8 or python3.9 on this machine")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(old)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    return old

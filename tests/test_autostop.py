@@ -211,17 +211,8 @@ def test_bad_input_is_one_line_and_arms_nothing(env, cli, argv, message) -> None
 
 
 
-def test_autostop_runs_on_the_oldest_python3_a_head_may_have(env, cli, tmp_path,  # type: ignore[no-untyped-def]
-                                                            monkeypatch) -> None:
-    from test_head_python import _oldest_python
-
-    old = _oldest_python()
-    if old is None:
-        pytest.skip("no python3.8 or python3.9 on this machine")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "python3").symlink_to(old)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+def test_autostop_runs_on_the_oldest_python3_a_head_may_have(env, cli, oldest_python3) -> None:  # type: ignore[no-untyped-def]
+    old = oldest_python3
     r = cli("autostop", str(env.config), "--idle", "3s", "--wait-for", "jobs")
     assert r.code == 0, r.err
     watcher = int((_watch(env) / "watcher.pid").read_text().split()[0])

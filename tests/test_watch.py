@@ -221,17 +221,8 @@ def test_a_failed_stop_on_the_head_shows_in_jobs(env, cli) -> None:  # type: ign
     assert (row["state"], row["state_detail"]) == ("succeeded", "succeeded, stop failed")
 
 
-def test_the_watch_runs_on_the_oldest_python3_a_head_may_have(env, cli, tmp_path,  # type: ignore[no-untyped-def]
-                                                              monkeypatch) -> None:
-    from test_head_python import _oldest_python
-
-    old = _oldest_python()
-    if old is None:
-        pytest.skip("no python3.8 or python3.9 on this machine")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "python3").symlink_to(old)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+def test_the_watch_runs_on_the_oldest_python3_a_head_may_have(env, cli, oldest_python3) -> None:  # type: ignore[no-untyped-def]
+    old = oldest_python3
     r = cli("exec", str(env.config), "sleep 1; exit 2", "--tmux", "--job-waiter=tmux", "--stop",
             "-y", "--json")
     assert r.code == 2 and r.json["stop"]["ok"] is True, r.err

@@ -79,3 +79,20 @@ def ssh(farm: Farm, env, monkeypatch: pytest.MonkeyPatch) -> Iterator[SSHEnv]:  
         if not host.running:
             host.start()
         host.clean()
+
+
+@pytest.fixture
+def head_key(ssh: SSHEnv) -> Iterator[Path]:
+    """A key of the head's own for the workers (``head_to_workers: key_file``), authorized on
+    every host of the farm for the test's length."""
+    from sshd import keygen
+
+    key = ssh.home / "head_key"
+    keygen(key)
+    authorized = ssh.farm.root / "authorized_keys"
+    before = authorized.read_text()
+    authorized.write_text(before + (ssh.home / "head_key.pub").read_text())
+    try:
+        yield key
+    finally:
+        authorized.write_text(before)

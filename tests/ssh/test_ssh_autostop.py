@@ -7,7 +7,7 @@ import json
 import subprocess
 import time
 
-from sshd import keygen, user
+from sshd import user
 
 from polling import wait_for
 
@@ -27,34 +27,27 @@ def test_workers_need_head_to_workers(ssh, cli) -> None:  # type: ignore[no-unty
     assert not (ssh.head.home / ".jobwaiter" / "watch" / "autostop.json").exists()
 
 
-def test_a_job_on_a_worker_keeps_the_cluster_up_then_all_nodes_stop(ssh, cli) -> None:  # type: ignore[no-untyped-def]
-    key = ssh.home / "head_key"
-    keygen(key)
-    authorized = ssh.farm.root / "authorized_keys"
-    before = authorized.read_text()
-    authorized.write_text(before + (ssh.home / "head_key.pub").read_text())
-    try:
-        config = ssh.write_config(extra=STOP + f"head_to_workers:\n  key_file: {key}\n")
-        assert cli("exec", str(config), "true", "--all-nodes").code == 0  # learn host keys
-        worker = ssh.workers[0]
-        r = cli("exec", str(config), "sleep 8", "--tmux", "--node-ip", worker.address,
-                "--json")
-        assert r.code == 0, r.err
-        name = r.json["job"]
-        r = cli("autostop", str(config), "--idle", "3s", "--wait-for", "jobs")
-        assert r.code == 0, r.err
-        assert f"job {name} is running on {worker.address}" in r.out, r.out
-        record = worker.jobs / name
-        wait_for(lambda: (record / "status").exists(), 30)
-        ended = float((record / "status").read_text().split()[1])
-        assert _log(ssh.head, "cluster.log") == [], "stopped under a worker's job"
-        wait_for(lambda: _log(ssh.head, "cluster.log") == ["stopped"], 40)
-        assert [_log(w, "worker.log") for w in ssh.workers] == [["stopped"], ["stopped"]]
-        state = json.loads((ssh.head.home / ".jobwaiter" / "watch" / "autostop.state")
-                           .read_text())
-        assert state["fired_at"] >= ended + 3 and state["stop"]["ok"] is True, state
-    finally:
-        authorized.write_text(before)
+def test_a_job_on_a_worker_keeps_the_cluster_up_then_all_nodes_stop(ssh, cli, head_key) -> None:  # type: ignore[no-untyped-def]
+    key = head_key
+    config = ssh.write_config(extra=STOP + f"head_to_workers:\n  key_file: {key}\n")
+    assert cli("exec", str(config), "true", "--all-nodes").code == 0  # learn host keys
+    worker = ssh.workers[0]
+    r = cli("exec", str(config), "sleep 8", "--tmux", "--node-ip", worker.address,
+            "--json")
+    assert r.code == 0, r.err
+    name = r.json["job"]
+    r = cli("autostop", str(config), "--idle", "3s", "--wait-for", "jobs")
+    assert r.code == 0, r.err
+    assert f"job {name} is running on {worker.address}" in r.out, r.out
+    record = worker.jobs / name
+    wait_for(lambda: (record / "status").exists(), 30)
+    ended = float((record / "status").read_text().split()[1])
+    assert _log(ssh.head, "cluster.log") == [], "stopped under a worker's job"
+    wait_for(lambda: _log(ssh.head, "cluster.log") == ["stopped"], 40)
+    assert [_log(w, "worker.log") for w in ssh.workers] == [["stopped"], ["stopped"]]
+    state = json.loads((ssh.head.home / ".jobwaiter" / "watch" / "autostop.state")
+                       .read_text())
+    assert state["fired_at"] >= ended + 3 and state["stop"]["ok"] is True, state
 
 
 def test_an_interactive_login_on_the_head_keeps_the_cluster_up(ssh, cli) -> None:  # type: ignore[no-untyped-def]

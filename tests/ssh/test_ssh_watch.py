@@ -95,30 +95,21 @@ def _worker_logs(ssh) -> list[str]:  # type: ignore[no-untyped-def]
             for w in ssh.workers]
 
 
-def test_workers_are_stopped_from_the_head_with_a_dedicated_key(ssh, cli) -> None:  # type: ignore[no-untyped-def]
-    from sshd import keygen
-
-    key = ssh.home / "head_key"
-    keygen(key)
-    authorized = ssh.farm.root / "authorized_keys"
-    before = authorized.read_text()
-    authorized.write_text(before + (ssh.home / "head_key.pub").read_text())
-    try:
-        config = ssh.write_config(extra=STOP_EXTRA + WORKER_STOP
-                                  + f"head_to_workers:\n  key_file: {key}\n")
-        # This machine learns the workers' host keys (accept-new), which the head is given.
-        assert cli("exec", str(config), "true", "--all-nodes").code == 0
-        r = cli("exec", str(config), "sleep 1", "--tmux", "--job-waiter=tmux", "--stop", "-y",
-                "--json")
-        assert r.code == 0, r.err
-        assert "the head watches job" in r.err and "watching from this client" not in r.err
-        assert r.json["stop"]["ok"] is True, r.json
-        assert _worker_logs(ssh) == ["stopped\n", "stopped\n"]
-        assert _stopped(ssh) == ["stopped"]
-        (copy,) = (ssh.head.home / ".jobwaiter" / "keys").glob("t-*[!s]")
-        assert copy.read_bytes() == key.read_bytes() and copy.stat().st_mode & 0o077 == 0
-    finally:
-        authorized.write_text(before)
+def test_workers_are_stopped_from_the_head_with_a_dedicated_key(ssh, cli, head_key) -> None:  # type: ignore[no-untyped-def]
+    key = head_key
+    config = ssh.write_config(extra=STOP_EXTRA + WORKER_STOP
+                              + f"head_to_workers:\n  key_file: {key}\n")
+    # This machine learns the workers' host keys (accept-new), which the head is given.
+    assert cli("exec", str(config), "true", "--all-nodes").code == 0
+    r = cli("exec", str(config), "sleep 1", "--tmux", "--job-waiter=tmux", "--stop", "-y",
+            "--json")
+    assert r.code == 0, r.err
+    assert "the head watches job" in r.err and "watching from this client" not in r.err
+    assert r.json["stop"]["ok"] is True, r.json
+    assert _worker_logs(ssh) == ["stopped\n", "stopped\n"]
+    assert _stopped(ssh) == ["stopped"]
+    (copy,) = (ssh.head.home / ".jobwaiter" / "keys").glob("t-*[!s]")
+    assert copy.read_bytes() == key.read_bytes() and copy.stat().st_mode & 0o077 == 0
 
 
 def test_without_a_way_to_the_workers_the_client_watches(ssh, cli) -> None:  # type: ignore[no-untyped-def]
