@@ -57,6 +57,7 @@ def test_an_idle_cluster_is_stopped_once(env, cli) -> None:  # type: ignore[no-u
     assert time.time() - armed >= 20
     time.sleep(5)  # nothing more: one stop per arming
     assert _stopped(env) == ["stopped"]
+    wait_for(lambda: (_state(env).get("stop") or {}).get("ok") is not None, timeout=30)
     r = cli("status", str(env.config), "--json")
     auto = r.json["autostop"]
     assert auto["armed"] is False and auto["stop"]["ok"] is True, auto

@@ -402,7 +402,12 @@ def test_autostop_waits_for_an_application_submitted_outside_jobwaiter(spark: Sp
         while spark.pids():
             assert time.monotonic() < deadline, "autostop did not stop the cluster"
             time.sleep(0.2)
-        state = json.loads((spark.home / ".jobwaiter" / "watch" / "autostop.state").read_text())
+        path = spark.home / ".jobwaiter" / "watch" / "autostop.state"
+        # Spark's daemons are stopped first; the stop's outcome is recorded after the rest.
+        while (json.loads(path.read_text()).get("stop") or {}).get("ok") is None:
+            assert time.monotonic() < deadline, "autostop's stop did not finish"
+            time.sleep(0.2)
+        state = json.loads(path.read_text())
         assert state["stop"]["ok"] is True and state["fired_at"] >= ended + 3, state
     finally:
         app.kill()

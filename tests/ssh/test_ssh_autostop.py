@@ -45,8 +45,10 @@ def test_a_job_on_a_worker_keeps_the_cluster_up_then_all_nodes_stop(ssh, cli, he
     assert _log(ssh.head, "cluster.log") == [], "stopped under a worker's job"
     wait_for(lambda: _log(ssh.head, "cluster.log") == ["stopped"], 40)
     assert [_log(w, "worker.log") for w in ssh.workers] == [["stopped"], ["stopped"]]
-    state = json.loads((ssh.head.home / ".jobwaiter" / "watch" / "autostop.state")
-                       .read_text())
+    path = ssh.head.home / ".jobwaiter" / "watch" / "autostop.state"
+    # The head's stop command has run; the stop's outcome is recorded just after.
+    wait_for(lambda: (json.loads(path.read_text()).get("stop") or {}).get("ok") is not None, 30)
+    state = json.loads(path.read_text())
     assert state["fired_at"] >= ended + 3 and state["stop"]["ok"] is True, state
 
 
