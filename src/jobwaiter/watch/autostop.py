@@ -30,13 +30,11 @@ from jobwaiter.jobs.autostop import WAIT_FOR
 from jobwaiter.jobs.plan import StopPlan
 from jobwaiter.jobs.stop import run_stop
 from jobwaiter.records.read import read_records
-from jobwaiter.runtimes.base import BUSY, IDLE, Activity, Runtime
+from jobwaiter.runtimes.base import BUSY, IDLE, UNKNOWN, Activity, Runtime
 from jobwaiter.sessions.present import parse_present, present_argv
-from jobwaiter.transport.frame import FramedTransport
-from jobwaiter.transport.local import LocalTransport
 from jobwaiter.transport.node import Node
 from jobwaiter.watch import files
-from jobwaiter.watch.workers import worker_node
+from jobwaiter.watch.workers import this_head, worker_node
 
 ORDER = "autostop.json"
 STATE = "autostop.state"
@@ -94,7 +92,7 @@ class Lookout:
             try:
                 activity = engine.activity(self.head)
             except Exception as exc:  # a plugin's bug, an engine gone odd: cannot tell
-                activity = Activity(engine.name, "unknown", f"{type(exc).__name__}: {exc}")
+                activity = Activity(engine.name, UNKNOWN, f"{type(exc).__name__}: {exc}")
             if activity.state == BUSY:
                 reasons.append(f"{engine.name}: {activity.detail}")
             elif activity.state != IDLE:
@@ -114,7 +112,7 @@ class Lookout:
 
 def lookout(order: dict[str, Any]) -> Lookout:
     """The lookout an order describes (the head is this machine)."""
-    head = Node("head", "127.0.0.1", FramedTransport(LocalTransport("head")), is_head=True)
+    head = this_head()
     workers = [worker_node(w) for w in order.get("workers") or ()]
     engines = runtimes.configured_runtimes(order.get("config") or {})
     return Lookout(head, workers, engines, str(order.get("wait_for") or WAIT_FOR[0]))

@@ -24,8 +24,6 @@ from jobwaiter.jobs.watch import HEAD_STOP_BEGAN
 from jobwaiter.records import JOBS_DIR
 from jobwaiter.records.read import read_records
 from jobwaiter.sessions import kill_argv
-from jobwaiter.transport.frame import FramedTransport
-from jobwaiter.transport.local import LocalTransport
 from jobwaiter.transport.node import Node
 from jobwaiter.waiters.session import session_waiter
 from jobwaiter.watch import autostop, files
@@ -41,7 +39,7 @@ from jobwaiter.watch.files import (
     WATCHING,
     job_dir,
 )
-from jobwaiter.watch.workers import worker_node
+from jobwaiter.watch.workers import this_head, worker_node
 
 #: Who the watcher is in a stop claim.
 BY = "the head's watch"
@@ -87,7 +85,7 @@ def head_site(name: str, order: dict[str, Any]) -> tuple[JobSite, JobPlan]:
     the waiters built. Raises JobwaiterError when a waiter cannot be built here."""
     config = order["config"]
     plan = JobPlan.from_dict(order["plan"])
-    node = Node("head", "127.0.0.1", FramedTransport(LocalTransport("head")), is_head=True)
+    node = this_head()
     configured = runtimes.configured_runtimes(config)
 
     def stop_plan() -> StopPlan:

@@ -1,5 +1,5 @@
-"""The workers as the head reaches them (``head_to_workers``): to stop them, and for
-autostop to read their jobs."""
+"""The nodes as the watcher reaches them: the head it runs on, and the workers
+(``head_to_workers``), to stop them and for autostop to read their jobs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from jobwaiter.transport.address import parse_host
 from jobwaiter.transport.frame import FramedTransport
+from jobwaiter.transport.local import LocalTransport
 from jobwaiter.transport.node import Node
 from jobwaiter.transport.ssh import SSHTarget, SSHTransport
 from jobwaiter.watch import files
@@ -32,3 +33,8 @@ def worker_node(access: dict[str, Any]) -> Node:
     address = str(access["address"])
     transport = FramedTransport(SSHTransport(target, node=address))
     return Node(str(access["id"]), address, transport)
+
+
+def this_head() -> Node:
+    """The head, as the watcher (which runs on it) reaches it."""
+    return Node("head", "127.0.0.1", FramedTransport(LocalTransport("head")), is_head=True)
