@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 
 import pytest
 from hypothesis import given
@@ -15,6 +16,7 @@ from jobwaiter.jobs.autostop import parse_autostop
 from jobwaiter.jobs.plan import NodeStop, StopCommand, StopPlan
 from jobwaiter.runtimes.base import BUSY, IDLE, UNKNOWN, Activity, Runtime
 from jobwaiter.sessions.present import Presence, parse_present
+from jobwaiter.transport.base import CommandResult
 from jobwaiter.transport.mock import MockTransport
 from jobwaiter.transport.node import Node
 from jobwaiter.watch import autostop
@@ -39,7 +41,12 @@ class ScriptedLookout(autostop.Lookout):
     """Busy while ``answers`` says so, one answer per look (the last one repeats)."""
 
     def __init__(self, answers: list[list[str]], stops: list[tuple[str, ...]]) -> None:
-        def handler(argv: tuple[str, ...], _: bytes | None) -> tuple[int, str]:
+        def handler(argv: tuple[str, ...], stdin: bytes | None) -> CommandResult | tuple[int, str]:
+            if argv[0] == "bash":  # the stop's journal (jobs/sh/txn.sh), for real
+                done = subprocess.run(list(argv), input=stdin or b"", capture_output=True,
+                                      check=False)
+                return CommandResult(argv, done.returncode, done.stdout.decode(),
+                                     done.stderr.decode())
             stops.append(argv)
             return 0, "stopped"
 

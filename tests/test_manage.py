@@ -217,28 +217,30 @@ def test_prune_keeps_running_jobs(env, cli) -> None:
     assert cli("jobs", str(env.config), "--prune", "--older-than", "soon").code == 2
 
 
-def test_stop_asks_when_other_jobs_run(env, cli) -> None:
-    other = started(cli, env, "sleep 30", "--tmux")
+def test_a_clients_stop_waits_for_the_other_jobs(env, cli) -> None:
+    other = started(cli, env, "sleep 2", "--tmux")
     wait_for(lambda: (env.record(other) / "pid").exists())
     r = cli("exec", str(env.config), "true", "--stop", "-y", "--json")
     assert r.code == 0
     data = json.loads(r.out)
-    assert data["stop"]["ran"] is True
-    assert "other jobs are still running" in r.err and other in r.err
+    assert data["stop"]["ran"] is True and data["stop"]["state"] == "done"
+    assert f"stop deferred: waiting for {other}" in r.err
     assert (env.home / "cluster.log").read_text() == "stopped\n"
+    other_ended = float((env.record(other) / "status").read_text().split()[1])
+    assert (env.home / "cluster.log").stat().st_mtime >= other_ended
 
 
-def test_api_refuses_to_stop_a_busy_cluster_without_asking(env) -> None:
+def test_the_api_defers_the_stop_while_other_jobs_run(env) -> None:
     from jobwaiter import Cluster
 
     with Cluster(env.config) as cluster:
-        other = cluster.exec("sleep 30", tmux=True)
+        other = cluster.exec("sleep 2", tmux=True)
         wait_for(lambda: (env.record(other.job) / "pid").exists())
         result = cluster.exec("true", stop=True)
         assert result.ok
-        assert result.stop is not None and result.stop.ran is False
-        assert other.job in result.stop.detail
-        assert not (env.home / "cluster.log").exists()
+        assert result.stop is not None and result.stop.state == "done", result.stop
+        assert env.status(other.job) == "0"  # it had ended before the stop
+        assert (env.home / "cluster.log").read_text() == "stopped\n"
         assert [j.name for j in cluster.jobs()][:1] == [result.job]
 
 

@@ -1,16 +1,15 @@
 """The job plan: built once before anything runs, plain data (JSON round trip), runnable when
-read back; the stop plan run node by node. Unit tests use a JobSite of mock transports, the
-others a real tmux job on the local provider."""
+read back (its stop plan is run by jobs.transaction: tests/test_stop_transaction.py). Unit
+tests use a JobSite of mock transports, the others a real tmux job on the local provider."""
 
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 
 from jobwaiter import Cluster, Outcome
-from jobwaiter.errors import CommandError, TransportError, UsageError
+from jobwaiter.errors import UsageError
 from jobwaiter.jobs.plan import (
     JobPlan,
     NodeStop,
@@ -22,8 +21,6 @@ from jobwaiter.jobs.plan import (
 from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.run import run_job
 from jobwaiter.jobs.site import JobSite
-from jobwaiter.jobs.stop import run_stop
-from jobwaiter.transport.base import CommandResult
 from jobwaiter.transport.mock import MockTransport
 from jobwaiter.transport.node import Node
 
@@ -82,47 +79,6 @@ def test_env_values_are_not_part_of_the_plan() -> None:
     site = _site([_node("head", lambda a, i: (0, ""), True)])
     plan = plan_job(site, JobRequest.of("true", env=["TOKEN=s3cret"]))
     assert "s3cret" not in json.dumps(plan.to_dict())
-
-
-def test_the_stop_runs_workers_in_parallel_then_the_head_and_tries_everything() -> None:
-    order: list[str] = []
-    both_started = threading.Barrier(2, timeout=5)
-
-    def worker(answer: int):  # type: ignore[no-untyped-def]
-        def handler(argv, stdin):  # type: ignore[no-untyped-def]
-            if argv[0] == "spark-stop":
-                both_started.wait()  # the two workers' parts run at the same time
-            order.append(argv[0])
-            return CommandResult(argv, answer, f"{argv[0]} done\n", "", "w")
-        return handler
-
-    def head(argv, stdin):  # type: ignore[no-untyped-def]
-        order.append("head:" + argv[0])
-        return (0, "head stopped\n")
-
-    nodes = [_node("head", head, True), _node("w1", worker(0)), _node("w2", worker(1))]
-    plan = StopPlan("c", NodeStop("head", (StopCommand(("own",)),)), tuple(
-        NodeStop(w, (StopCommand(("spark-stop",), "spark"), StopCommand(("own-w",))))
-        for w in ("w1", "w2")))
-    with pytest.raises(CommandError) as info:
-        run_stop(plan, nodes)
-    # w2's spark stop failed; its own stop commands still ran, and the head's after both.
-    assert order.count("own-w") == 2 and order[-1] == "head:own"
-    assert "stopping cluster c (spark on w2)" in str(info.value)
-
-
-def test_an_unreachable_worker_does_not_keep_the_head_from_stopping() -> None:
-    def gone(argv, stdin):  # type: ignore[no-untyped-def]
-        raise TransportError("w1: connection refused")
-
-    ran: list[str] = []
-    nodes = [_node("head", lambda a, i: ran.append("head") or (0, "ok\n"), True),
-             _node("w1", gone)]
-    plan = StopPlan("c", NodeStop("head", (StopCommand(("own",)),)),
-                    (NodeStop("w1", (StopCommand(("own",)),)),))
-    with pytest.raises(TransportError, match="w1: unreachable"):
-        run_stop(plan, nodes)
-    assert ran == ["head"]
 
 
 # -- a real job: the plan read back from JSON runs as the plan made here ---------------------

@@ -107,7 +107,8 @@ def test_disarm_cancels_the_stop_and_wait_stop_arms_it_again(env, cli) -> None: 
     assert again.code == 0 and "already disarmed" in again.err
     w = cli("wait", str(env.config), name, "--json")
     assert w.code == 0, w.err
-    assert w.json["stop"] == {"ran": False, "ok": None, "detail": "not stopped: disarmed"}
+    assert w.json["stop"] == {"state": "disarmed", "ran": False, "ok": None,
+                              "detail": "not stopped: the stop was disarmed", "nodes": []}
     assert _stopped(env) == []
 
 
@@ -133,7 +134,8 @@ def test_a_killed_watcher_is_noticed_and_the_job_armed_again(env, cli) -> None: 
 
 
 def test_two_clients_waiting_with_stop_stop_once(env, cli, jobwaiter_argv) -> None:  # type: ignore[no-untyped-def]
-    # Both wait from the client (no head watch): the claim on the head decides who stops.
+    # Both wait from the client (no head watch): one stop of the cluster; the other client
+    # waits for it and reports it.
     r = cli("exec", str(env.config), "sleep 2", "--tmux", "--json")
     name = r.json["job"]
     waits = [subprocess.Popen([*jobwaiter_argv, "wait", str(env.config), name, "--stop", "-y",
@@ -143,18 +145,29 @@ def test_two_clients_waiting_with_stop_stop_once(env, cli, jobwaiter_argv) -> No
     results = [json.loads(p.communicate(timeout=60)[0]) for p in waits]
     ran = [res["stop"]["ran"] for res in results]
     assert sorted(ran) == [False, True], results
-    declined = next(res for res in results if not res["stop"]["ran"])
-    assert "claimed by a client" in declined["stop"]["detail"]
+    joined = next(res for res in results if not res["stop"]["ran"])
+    assert joined["stop"]["state"] == "done" and joined["stop"]["ok"] is True, joined
+    assert joined["stop"]["detail"] == f"stopped cluster test (by a client (after job {name}))"
+    assert _stopped(env) == ["stopped"]
 
 
-def test_other_jobs_running_keep_the_head_from_stopping(env, cli) -> None:  # type: ignore[no-untyped-def]
-    other = cli("exec", str(env.config), "sleep 30", "--tmux", "--json").json["job"]
+def test_a_stop_waits_for_the_other_jobs_then_runs(env, cli) -> None:  # type: ignore[no-untyped-def]
+    other = cli("exec", str(env.config), "sleep 3", "--tmux", "--json").json["job"]
     r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y",
             "--json")
     assert r.code == 0, r.err
-    assert r.json["stop"]["ran"] is False
-    assert r.json["stop"]["detail"] == f"not stopped: other jobs running: {other}"
+    # The client's answer: the job's result; the head keeps the stop until `other` ends.
+    assert r.json["stop"]["state"] == "deferred" and r.json["stop"]["ran"] is False, r.json
+    assert r.json["stop"]["detail"] == f"stop deferred: waiting for {other}"
+    assert f"stop: stop deferred: waiting for {other}" in r.err
     assert _stopped(env) == []
+    wait_for(lambda: _stopped(env) == ["stopped"], timeout=30)
+    stopped_at = (env.home / "cluster.log").stat().st_mtime
+    other_ended = float((env.record(other) / "status").read_text().split()[1])
+    assert stopped_at >= other_ended
+    w = cli("wait", str(env.config), r.json["job"], "--json")
+    assert w.json["stop"]["state"] == "done", w.json
+    assert w.json["stop"]["detail"] == "stopped cluster test (head: 1 command)"
 
 
 def test_a_session_without_waiter_is_stopped_by_the_head(env, cli) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from jobwaiter.cli.common import (
     quiet_option,
     yes_option,
 )
-from jobwaiter.cli.output import TerminalReporter, echo_json
+from jobwaiter.cli.output import TerminalReporter, echo_json, error_line, stdout_for_json
 from jobwaiter.plugins import runtime_names
 from jobwaiter.waiters.registry import available
 
@@ -40,19 +40,40 @@ def start_cmd(config: str, cluster_name: str | None, quiet: bool) -> None:
 @cluster_name_option
 @yes_option
 @quiet_option
-def stop_cmd(config: str, cluster_name: str | None, yes: bool, quiet: bool) -> None:
-    """Run the cluster's stop commands (nothing if it is already stopped).
+@json_option
+def stop_cmd(config: str, cluster_name: str | None, yes: bool, quiet: bool,
+             as_json: bool) -> None:
+    """Stop the cluster: its runtimes and stop commands, the workers' first, then the head's
+    (only if every worker stopped). Nothing runs if it is already stopped; a stop already
+    running is waited for; steps of an interrupted stop run again.
+
+    Exit codes: 0 stopped (or already stopped), 1 the stop failed or was cut off (the
+    head stays up when a worker did not stop), 2 usage, 255 the head cannot be reached.
 
     \b
-    Example:
+    Examples:
       jobwaiter stop cluster.yaml -y
+      jobwaiter stop cluster.yaml -y --json
     """
-    reporter = TerminalReporter(quiet)
-    with open_cluster(config, cluster_name, reporter) as cluster:
-        confirm(f"stop cluster {cluster.name!r}", yes)
+    reporter = TerminalReporter(quiet or as_json)
+    with stdout_for_json(as_json), open_cluster(config, cluster_name, reporter) as cluster:
+        busy = cluster.other_work()
+        question = f"stop cluster {cluster.name!r}"
+        if busy:
+            question += f" while work still runs on it ({', '.join(busy)})"
+        confirm(question, yes)
         reporter.phase(f"stopping cluster {cluster.name}")
-        for line in cluster.stop():
-            reporter.phase(line)
+        report = cluster.stop()
+        reporter.done()
+        if as_json:
+            echo_json({"cluster": cluster.name, "stop": report.to_dict()})
+        for step in report.nodes:
+            if step.detail:
+                reporter.phase(f"{step.node}: {step.detail}")
+        if report.state in ("failed", "interrupted"):
+            error_line(reporter, report.detail)
+            raise click.exceptions.Exit(1)
+        reporter.phase(report.detail)
 
 
 @click.command("waiters")

@@ -282,14 +282,18 @@ def logs_cmd(config: str, job: str, follow: bool, lines: int | None,
               help="Signal to send first (name or number).")
 @click.option("--grace", default="10s", show_default=True, type=Duration(allow_zero=True),
               metavar="DURATION", help="Then wait this long before sending KILL (0: at once).")
+@click.option("--stop", "keep_stop", is_flag=True,
+              help="Keep the --stop armed after the job: the cluster is stopped once it has "
+                   "ended (without it, kill disarms that stop).")
 @quiet_option
 @cluster_name_option
 @node_ip_option
 @_job_help
-def kill_cmd(config: str, job: str, sig: str, grace: float, quiet: bool,
+def kill_cmd(config: str, job: str, sig: str, grace: float, keep_stop: bool, quiet: bool,
              cluster_name: str | None, node_ip: str | None) -> None:
     """Stop a job: signal its process group (the job and its children), send KILL after the
-    grace period, end its session and record 128+N as its status.
+    grace period, end its session and record 128+N as its status. A --stop armed after the
+    job is disarmed first: killing a job never stops the cluster, unless --stop says so.
 
     {JOB_FORMS}
 
@@ -299,19 +303,21 @@ def kill_cmd(config: str, job: str, sig: str, grace: float, quiet: bool,
       jobwaiter kill cluster.yaml train --signal INT --grace 30
       jobwaiter kill cluster.yaml 3f9c
       jobwaiter kill cluster.yaml @last
+      jobwaiter kill cluster.yaml train --stop     # and stop the cluster once it ended
     """
     reporter = TerminalReporter(quiet)
     with open_cluster(config, cluster_name, reporter) as cluster:
         # Resolved once, so that the messages name the job that was signalled.
         session = cluster.resolve_job(job, node_ip=node_ip)
-        done = cluster.kill(session, sig, grace, node_ip=node_ip)
-        armed = [r for r in cluster.jobs(include_old=True, node_ip=node_ip)
-                 if r.name == session and (r.meta.get("stop") or r.watched_stop)
-                 and not r.stop_claim]
-    if armed:
-        reporter.warn(f"job {session} has --stop armed: the cluster is stopped now that it "
-                      f"has ended (jobwaiter disarm CONFIG {session} cancels a stop not yet "
-                      "begun)")
+        done = cluster.kill(session, sig, grace, node_ip=node_ip, stop=keep_stop)
+    if done.stop == "disarmed":
+        reporter.phase(f"stop: disarmed the --stop armed after {session} (kill --stop keeps "
+                       "it)")
+    elif done.stop == "kept":
+        reporter.phase(f"stop: kept: the cluster is stopped once {session} has ended and "
+                       "nothing else runs")
+    elif done.stop:
+        reporter.warn(f"stop: {done.stop}")
     if done.state == "killed":
         reporter.phase(f"killed {session}; recorded exit status {done.exit_status}")
     elif done.state == "ended":

@@ -55,8 +55,11 @@ def finish(result: NodesResult, reporter: TerminalReporter, as_json: bool) -> in
             reporter.phase(line)
         else:
             error_line(reporter, line)
-    if result.stop is not None and result.stop.ok is False:
-        error_line(reporter, f"stopping the cluster failed: {result.stop.detail}")
+    if result.stop is not None:
+        if result.stop.state in ("failed", "interrupted"):
+            error_line(reporter, f"stop: {result.stop.detail}")
+        else:
+            reporter.phase(f"stop: {result.stop.detail}")
     failed = result.failed
     if not failed and result.ok:
         reporter.phase(f"result: succeeded on all {len(result.runs)} nodes")

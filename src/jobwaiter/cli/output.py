@@ -230,6 +230,12 @@ def print_result(
         reporter.phase(f"waiter {w.name}: ", w.state, f" - {w.detail}" if w.detail else "")
     for note in result.notes:
         reporter.warn(note)
+    if result.stop is not None:
+        # What became of the stop, in one line.
+        if result.stop.state in ("failed", "interrupted"):
+            error_line(reporter, f"stop: {result.stop.detail}")
+        else:
+            reporter.phase(f"stop: {result.stop.detail}")
     if log_tail is not None:
         print_log_tail(reporter, result.log_path or "the log", log_tail)
     rest = ""

@@ -6,6 +6,7 @@ A ``Cluster`` owns the config, the provider's nodes and the runtimes; for each j
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -29,12 +30,13 @@ from jobwaiter.jobs.everywhere import NodeOutput, NodesResult, run_everywhere
 from jobwaiter.jobs.nodes import NodeRun, done_lines, raise_failed
 from jobwaiter.jobs.plan import JobPlan, NodeStop, StopCommand, StopPlan, plan_job
 from jobwaiter.jobs.request import JobOptions, JobRequest
-from jobwaiter.jobs.result import JobResult
+from jobwaiter.jobs.result import JobResult, StopReport
 from jobwaiter.jobs.run import run_job
 from jobwaiter.jobs.site import JobSite
-from jobwaiter.jobs.stop import run_stop
+from jobwaiter.jobs.stop import look
 from jobwaiter.jobs.submit import prepare_submit, submitted, with_runtime
 from jobwaiter.jobs.tail import DEFAULT_TAIL_LINES, log_tail
+from jobwaiter.jobs.transaction import Journal, read_journal, stop_cluster, when
 from jobwaiter.records import JobRecord
 from jobwaiter.sessions import session_kind
 from jobwaiter.transport.base import Transport
@@ -73,6 +75,8 @@ class Cluster:
             self.config = validate_config(dict(config), cluster_name=cluster_name)
         else:
             self.config = load_config(config, cluster_name)
+        #: The config file's path as given (what a hint to run another command names).
+        self.source = str(config) if isinstance(config, (str, Path)) else ""
         self.reporter: Reporter = reporter or NullReporter()
         # How the library asks the user a yes/no question (e.g. stop a cluster that is still
         # busy). Without a way to ask, the answer is no.
@@ -205,11 +209,47 @@ class Cluster:
         lines = done_lines([NodeRun(head, result), *workers])
         return lines + runtimes.start_runtimes(self.runtimes, head, self.workers)
 
-    def stop(self) -> list[str]:
-        """Stop the runtimes and run the stop commands, the workers' in parallel and then the
-        head's (idempotent); raises CommandError if any failed, after trying them all. The
-        head's part disarms autostop."""
-        return run_stop(self.stop_plan(), self.nodes)
+    def stop(self) -> StopReport:
+        """Stop the cluster, once (``jobs.transaction``): the runtimes and the stop commands,
+        the workers' in parallel and then the head's, only if every worker stopped. A stop
+        already running is waited for and reported; a stopped cluster is not stopped again
+        (``state`` ``not_run``); steps of an interrupted stop run again. The head's part
+        disarms autostop. Raises TransportError when the head cannot be reached."""
+        return stop_cluster(self.stop_plan(), self.nodes, f"jobwaiter stop on {_host()}",
+                            rerun_interrupted=True, on_wait=self._waiting_for_stop)
+
+    def stop_journal(self) -> Journal:
+        """The cluster's last stop as the head keeps it. One that its owner left half-way
+        (killed, cut off) is finished first: whoever next touches the head does."""
+        head = self.provider.head()
+        journal = read_journal(head, self.name)
+        if journal.abandoned and isinstance(journal.plan, dict) and "stop" in journal.plan:
+            self.reporter.warn(f"finishing the stop of cluster {self.name} that "
+                               f"{journal.owner} began and left")
+            report = stop_cluster(StopPlan.from_dict(journal.plan["stop"]), self.nodes,
+                                  f"{journal.owner}, resumed from {_host()}",
+                                  saved={k: v for k, v in journal.plan.items() if k != "stop"})
+            (self.reporter.phase if report.state == "done" else self.reporter.warn)(
+                report.detail)
+            journal = read_journal(head, self.name)
+        return journal
+
+    def check_launch(self, start: bool) -> None:
+        """Before a job is launched: an interrupted stop is finished, and a stopped cluster
+        refuses new jobs (UsageError) unless ``start`` starts it first."""
+        journal = self.stop_journal()
+        if journal.stopped and not start:
+            where = f"'jobwaiter start {self.source}'" if self.source else "jobwaiter start"
+            raise UsageError(f"cluster {self.name} is stopped (since "
+                             f"{when(journal.state_since)}): add --start, or run {where}")
+
+    def _waiting_for_stop(self, owner: str) -> None:
+        self.reporter.progress(f"waiting for the stop run by {owner}", 0.0)
+
+    def other_work(self) -> list[str]:
+        """What runs on the cluster's nodes now (jobs alive, head watches still waiting): what
+        a job's ``--stop`` would wait for."""
+        return look(self.site(), "")[0]
 
     # -- autostop ----------------------------------------------------------------------------
 
@@ -262,8 +302,9 @@ class Cluster:
         site = self._job_site(req)
         # Every problem surfaces before the cluster starts; the waiters are built once.
         plan = plan_job(site, req)
-        path = self._start_with_watch(site, plan, req)
-        return run_job(site, req, plan, loop, path)
+        self.check_launch(req.start)
+        ready = self._start_with_watch(site, plan, req)
+        return run_job(site, req, plan, loop, ready)
 
     def exec_all(
         self,
@@ -279,6 +320,7 @@ class Cluster:
         ``on_line(node, stream, line)`` gets each line of output as it arrives (called from
         several threads)."""
         req = JobRequest.of(command, stop=stop, start=start, env=env)
+        self.check_launch(start)
         self._start_first(start)
         return run_everywhere(self.site(), req, parallel, on_line)
 
@@ -302,9 +344,10 @@ class Cluster:
             raise UsageError("submit runs on the head (--node-ip is for exec)")
         site = self.site()
         plan = plan_job(site, req)
-        path = self._start_with_watch(site, plan, req)
+        self.check_launch(req.start)
+        ready = self._start_with_watch(site, plan, req)
         prepared.place(site.head, self.reporter)
-        return submitted(run_job(site, req, plan, loop, path), req, runner)
+        return submitted(run_job(site, req, plan, loop, ready), req, runner)
 
     def dry_run(
         self,
@@ -322,20 +365,21 @@ class Cluster:
         site = self._job_site(request)
         return watch.where(site, plan_job(site, request), request)
 
-    def _start_with_watch(self, site: JobSite, plan: JobPlan, req: JobRequest) -> str | None:
-        """``--start`` if asked, and where the job is watched: the head-side code's path, or
-        None for this client. The code is shipped before the start when it can be (a
+    def _start_with_watch(self, site: JobSite, plan: JobPlan,
+                          req: JobRequest) -> watch.HeadWatch | None:
+        """``--start`` if asked, and where the job is watched: the head's watch made ready,
+        or None for this client. It is made ready before the start when it can be (a
         ``--watch head`` that cannot work fails before anything runs); with ``--start`` the
         head may not be up before it."""
         mode = watch.check_request(site, plan, req)
-        path = None
+        ready = None
         if mode != "client" and not req.start:
-            path = watch.prepare(site, mode)
-            mode = mode if path else "client"
+            ready = watch.setup(site, plan, mode)
+            mode = mode if ready else "client"
         self._start_first(req.start)
-        if mode != "client" and path is None:
-            path = watch.prepare(site, mode)
-        return path
+        if mode != "client" and ready is None:
+            ready = watch.setup(site, plan, mode)
+        return ready
 
     def _job_site(self, req: JobRequest) -> JobSite:
         site = self.site(req.node_ip)
@@ -384,6 +428,7 @@ class Cluster:
     ) -> list[JobResult]:
         """Wait for several jobs at once (None: every job running), over one connection;
         ``on_result`` is called as each job's result comes."""
+        self.stop_journal()
         return manage.wait_jobs(self.site(node_ip), jobs, on_result or (lambda r: None),
                                 job_waiter, job_timeout, stop, watch)
 
@@ -438,14 +483,21 @@ class Cluster:
         signal: str | int = "TERM",
         grace: float = 10.0,
         node_ip: str | None = None,
+        stop: bool = False,
     ) -> manage.KillReport:
-        """Stop a job; says whether it was still running and what is recorded now."""
+        """Stop a job; says whether it was still running and what is recorded now. A stop
+        armed after the job is disarmed first (a kill never stops the cluster as a side
+        effect); ``stop=True`` keeps it."""
         signum = signal if isinstance(signal, int) else manage.parse_signal(signal)
-        return manage.kill_job(self.site(node_ip), session, signum, grace)
+        return manage.kill_job(self.site(node_ip), session, signum, grace, keep_stop=stop)
 
     def prune(self, older_than: float = 7 * 86400, node_ip: str | None = None) -> list[str]:
         """Remove records and logs of ended jobs older than ``older_than`` seconds."""
         return manage.prune_jobs(self.site(node_ip), older_than)
+
+
+def _host() -> str:
+    return socket.gethostname() or "this machine"
 
 
 def _duration(value: float | str, what: str) -> float:

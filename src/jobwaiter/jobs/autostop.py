@@ -62,8 +62,10 @@ class AutostopState:
         if not self.armed:
             if self.fired_at is not None:
                 stop = self.stop or {}
-                how = {True: "stopped", False: "stop failed", None: "stop started"}[
-                    stop.get("ok")]
+                how = {"done": "stopped", "failed": "stop failed",
+                       "not_run": "found stopped", "interrupted": "stop started"}.get(
+                    str(stop.get("state")), {True: "stopped", False: "stop failed",
+                                             None: "stop started"}[stop.get("ok")])
                 return (f"autostop: not armed; it {how} the cluster "
                         f"{_short(self.now - self.fired_at)} ago after "
                         f"{_short(self.idle or 0)} idle"

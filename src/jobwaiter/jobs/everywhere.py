@@ -13,9 +13,9 @@ from typing import Any
 from jobwaiter.jobs.nodes import NodeRun, run_each
 from jobwaiter.jobs.plan import JobPlan
 from jobwaiter.jobs.request import JobRequest
-from jobwaiter.jobs.result import StopReport
+from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.site import JobSite
-from jobwaiter.jobs.stop import stop_now
+from jobwaiter.jobs.stop import settle
 from jobwaiter.records import new_name
 from jobwaiter.sessions import launch_argv, launch_input
 from jobwaiter.transport.base import CommandResult
@@ -38,7 +38,8 @@ class NodesResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and (self.stop is None or self.stop.ok is not False)
+        return not self.failed and (self.stop is None
+                                    or self.stop.state not in ("failed", "interrupted"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"outcome": "succeeded" if self.ok else "failed",
@@ -78,4 +79,8 @@ def _stop_after(site: JobSite, runs: list[NodeRun]) -> StopReport:
         stop = StopReport.declined(f"the command's state is unknown on {', '.join(lost)}")
         site.reporter.warn(stop.detail)
         return stop
-    return stop_now(site, site.stop_plan())
+    # The commands have ended everywhere: the stop follows the rule of a job's --stop
+    # (deferred while other jobs run), without a job record to claim it in.
+    ended = JobResult(Outcome.SUCCEEDED, "", ended_at=time.time())
+    stopped = settle(site, site.stop_plan(), ended, "exec --all-nodes", per_job=False)
+    return stopped.stop or StopReport.declined("no stop")

@@ -18,7 +18,7 @@ from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.run import finish_wait, follow_job, watched
 from jobwaiter.jobs.site import JobSite
 from jobwaiter.jobs.stop import DISARMED, STOP_AFTER, claim, stop_after
-from jobwaiter.records import JobRecord, is_name
+from jobwaiter.records import JobRecord
 from jobwaiter.records.read import parse_dump, read_dump, read_records
 from jobwaiter.sessions import follow_argv, kill_argv, prune_argv, rearm_argv
 from jobwaiter.waiters.loop import WaitLoop
@@ -272,22 +272,37 @@ def parse_signal(text: str) -> int:
 class KillReport:
     """What ``kill`` did. ``state``: "killed" (it ran; ``exit_status`` is what is recorded
     now), "ended" (it had ended before with ``exit_status``), or "lost" (its wrapper was
-    gone without a status; ``leftovers`` processes of it were found and signalled)."""
+    gone without a status; ``leftovers`` processes of it were found and signalled).
+    ``stop``: what became of a ``--stop`` armed after the job: "" (none), "disarmed" (a kill
+    never stops the cluster as a side effect), "kept" (``kill --stop``), or "too late: ..."
+    (a stop that had begun)."""
 
     state: str
     exit_status: int | None = None
     leftovers: int = 0
+    stop: str = ""
 
     @property
     def was_running(self) -> bool:
         return self.state == "killed"
 
 
-def kill_job(site: JobSite, name: str, signum: int, grace: float = 10.0) -> KillReport:
+def kill_job(site: JobSite, name: str, signum: int, grace: float = 10.0,
+             keep_stop: bool = False) -> KillReport:
     """Signal the job's processes, escalate to KILL after ``grace`` seconds, end its
-    session. Only processes proven to be the job's are signalled (see ``sh/kill.sh``)."""
-    # Only a full session name reaches the head's script (which checks that it exists).
-    name = name if is_name(name) else get_record(site, name).name
+    session. Only processes proven to be the job's are signalled (see ``sh/kill.sh``). A
+    stop armed after the job is disarmed first, unless ``keep_stop``."""
+    record = get_record(site, name)
+    name = record.name
+    stop = ""
+    if (record.meta.get("stop") or record.watched_stop) and record.stop_claim != DISARMED:
+        if keep_stop:
+            stop = "kept" if not record.stop_claim else f"too late: the stop was claimed " \
+                                                        f"by {record.stop_claim}"
+        else:
+            taken = claim(site, name, DISARMED)
+            stop = "disarmed" if taken in (None, DISARMED) else \
+                f"too late: the stop was claimed by {taken}"
     result = site.head.run(kill_argv(name, signum, grace))
     if result.exit_status == 2:
         raise UsageError(result.stderr.strip().splitlines()[-1] if result.stderr.strip()
@@ -300,8 +315,8 @@ def kill_job(site: JobSite, name: str, signum: int, grace: float = 10.0) -> Kill
         raise CommandError(result, f"killing job {name}: unexpected answer")
     number = int(words[1])
     if words[0] == "lost":
-        return KillReport("lost", None, number)
-    return KillReport("killed" if words[0] == "status" else "ended", number)
+        return KillReport("lost", None, number, stop)
+    return KillReport("killed" if words[0] == "status" else "ended", number, stop=stop)
 
 
 def disarm_jobs(site: JobSite, names: list[str] | None) -> list[tuple[str, str]]:

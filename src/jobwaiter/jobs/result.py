@@ -9,7 +9,7 @@ from typing import Any
 from jobwaiter.outcome import Outcome
 from jobwaiter.waiters.loop import WaiterOutcome
 
-__all__ = ["JobResult", "Outcome", "StopReport", "iso"]
+__all__ = ["STOP_STATES", "JobResult", "NodeStep", "Outcome", "StopReport", "iso"]
 
 
 def iso(ts: float | None) -> str | None:
@@ -28,29 +28,88 @@ def from_iso(text: Any) -> float | None:
         return None
 
 
+#: What became of a stop, in one word (``StopReport.state``): it ran and stopped the cluster
+#: (or the cluster was already stopped by the stop it joined), it waits for other work to end,
+#: it did not run and will not, it failed (the head stays up), it was cut off half-way, it
+#: was cancelled, or none was asked for.
+STOP_STATES = ("done", "deferred", "not_run", "failed", "interrupted", "disarmed", "none")
+
+
+@dataclass(frozen=True)
+class NodeStep:
+    """One node's part of a stop: ``done``, ``failed``, ``interrupted`` (begun, not seen to
+    end), or ``not_run`` (the head, kept up because a worker did not stop)."""
+
+    node: str
+    state: str
+    exit_status: int | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"node": self.node, "state": self.state, "exit_status": self.exit_status,
+                "detail": self.detail}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> NodeStep | None:
+        if not isinstance(data, dict):
+            return None
+        status = data.get("exit_status")
+        return cls(str(data.get("node") or ""), str(data.get("state") or ""),
+                   status if isinstance(status, int) else None, str(data.get("detail") or ""))
+
+
 @dataclass(frozen=True)
 class StopReport:
-    """What ``--stop`` did: whether the stop ran, whether it worked (None: it did not run),
-    and what it said or why it did not run."""
+    """What a stop did: whether this caller ran it, whether it worked (None: it did not run,
+    or its end is unknown), one human line (``detail``), the state word (``STOP_STATES``)
+    and each node's step."""
 
     ran: bool
     ok: bool | None
     detail: str = ""
+    state: str = ""
+    nodes: tuple[NodeStep, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.state:
+            state = ("done" if self.ok else "failed" if self.ok is False else "interrupted") \
+                if self.ran else "not_run"
+            object.__setattr__(self, "state", state)
+        if self.state not in STOP_STATES:
+            raise ValueError(f"unknown stop state {self.state!r}")
 
     @classmethod
     def declined(cls, why: str) -> StopReport:
-        return cls(False, None, f"not stopped: {why}")
+        return cls(False, None, f"not stopped: {why}", "not_run")
+
+    @classmethod
+    def deferred(cls, waiting_for: str) -> StopReport:
+        return cls(False, None, f"stop deferred: waiting for {waiting_for}", "deferred")
+
+    @classmethod
+    def disarmed(cls) -> StopReport:
+        return cls(False, None, "not stopped: the stop was disarmed", "disarmed")
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will happen to this stop (deferred is still to come)."""
+        return self.state != "deferred"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ran": self.ran, "ok": self.ok, "detail": self.detail}
+        return {"state": self.state, "ran": self.ran, "ok": self.ok, "detail": self.detail,
+                "nodes": [n.to_dict() for n in self.nodes]}
 
     @classmethod
     def from_dict(cls, data: Any) -> StopReport | None:
         if not isinstance(data, dict):
             return None
         ok = data.get("ok")
+        state = data.get("state")
+        nodes = tuple(n for n in (NodeStep.from_dict(x) for x in data.get("nodes") or ())
+                      if n is not None)
         return cls(bool(data.get("ran")), ok if isinstance(ok, bool) else None,
-                   str(data.get("detail") or ""))
+                   str(data.get("detail") or ""),
+                   state if isinstance(state, str) and state in STOP_STATES else "", nodes)
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,16 @@ def run_job(
     req: JobRequest,
     plan: JobPlan,
     loop: WaitLoop | None = None,
-    watch_path: str | None = None,
+    head_watch: watch.HeadWatch | None = None,
 ) -> JobResult:
     """Launch the job ``plan_job`` planned for ``req`` and wait for it; ``req`` gives what
-    the plan leaves out (the ``--env`` values). With ``watch_path`` (the head-side code,
-    ``watch.prepare``), the head watches the job and the client follows it."""
+    the plan leaves out (the ``--env`` values). With ``head_watch`` (``watch.setup``), the
+    launch hands the job to the head's watch and the client follows it."""
     report = site.reporter
+    watch_path = head_watch.path if head_watch is not None else None
+    notify = watch.notify_of(req)
+    order = "" if head_watch is None or plan.session is None else json.dumps(
+        watch.order(plan, site, head_watch.workers, notify))
     head = site.head
     name = plan.name
     log = plan.log or ""
@@ -47,9 +51,9 @@ def run_job(
             report.warn("--stop inside the session runs only the head's stop commands; "
                         "use a --job-waiter to stop the workers too")
     argv = launch_argv(name, plan.session or "foreground", stop_script, log, tee=plan.tee,
-                       hold=plan.hold)
+                       hold=plan.hold, lib=(watch_path or "") if order else "")
     stdin = launch_input(req.command_bytes(), json.dumps(plan.meta(time.time())),
-                         req.env_bytes())
+                         req.env_bytes(), order)
     base = JobResult(Outcome.STARTED, name, session=name if plan.session else None,
                      session_kind=plan.session, log_path=f"~/{log}" if log else None)
 
@@ -89,9 +93,10 @@ def run_job(
     report.phase(f"attach: {shlex.join(attach)}")
     if log:
         report.phase(f"log: ~/{log}")
-    if watch_path is not None:
-        return watched(site, plan, base, watch_path, req.detach, loop,
-                       notify=watch.notify_of(req))
+    if head_watch is not None:
+        return watched(site, plan, base, head_watch.path, req.detach, loop, notify=notify,
+                       workers=head_watch.workers, head_only=watch.mode_of(req.watch, site)
+                       == "head")
     if plan.hold:
         if plan.stop is not None:
             report.phase("the cluster will be stopped inside the session when the job ends")
@@ -112,6 +117,8 @@ def watched(
     loop: WaitLoop | None,
     follow_for: float | None = None,
     notify: dict[str, Any] | None = None,
+    workers: list[dict[str, Any]] | None = None,
+    head_only: bool = False,
 ) -> JobResult:
     """Arm the head's watch of a started job, then return (``detach``, or a session without
     a waiter: nothing to wait for) or follow it. A watcher that does not take the job leaves
@@ -119,7 +126,7 @@ def watched(
     is armed again once."""
     for attempt in (1, 2):
         try:
-            pid = watch.arm(site, path, plan, notify)
+            pid = watch.arm(site, path, plan, notify, workers)
         except KeyboardInterrupt:
             return replace(base, outcome=Outcome.INTERRUPTED,
                            message="interrupted while handing the job to the head's watch; "
@@ -134,7 +141,7 @@ def watched(
             site.reporter.warn(f"lost the head while arming its watch ({exc}); following it")
             pid = "?"
         except watch.WatchUnavailable as exc:
-            if detach:
+            if detach or head_only:
                 return replace(base, outcome=Outcome.ERROR,
                                message=f"the job runs, but the head's watcher did not "
                                        f"confirm that it watches it: {exc}")
@@ -143,7 +150,8 @@ def watched(
             break
         if pid != "?":
             site.reporter.phase(f"the head watches job {plan.name} (watcher pid {pid})"
-                                + (" and stops the cluster when it ends" if plan.stop else ""))
+                                + (" and stops the cluster once it has ended and nothing "
+                                   "else runs" if plan.stop else ""))
         if detach:
             return watch.detached(base, pid)
         if plan.hold:

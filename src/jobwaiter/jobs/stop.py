@@ -1,150 +1,196 @@
-"""Stopping the cluster: running a ``StopPlan``, and ``--stop``'s rule of when a job's end
-allows it."""
+"""``--stop``'s rule, the one used by a client, by the head's watch and after ``exec
+--all-nodes``: when a job's end lets the cluster stop, what keeps the stop waiting, and how
+it then runs (``jobs.transaction``: once per cluster, journaled).
+
+A job's ``--stop`` runs once its end is known **and nothing else runs on any node of the
+cluster**: no other job of the cluster (alive, or still watched by the head), no process left
+of this job. Otherwise it is deferred: looked at again every ``DEFER_EVERY`` seconds until the
+last of them has ended, and said so. A disarmed stop (``disarm``, ``kill``) does not run.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from jobwaiter.errors import CommandError, TransportError
 from jobwaiter.jobs.nodes import for_each
-from jobwaiter.jobs.plan import NodeStop, StopPlan
+from jobwaiter.jobs.plan import StopPlan
 from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.site import JobSite
+from jobwaiter.jobs.transaction import await_stop, stop_cluster
+from jobwaiter.records import JobRecord
 from jobwaiter.records.read import read_records
 from jobwaiter.sessions import claim_argv, survivors_argv
-from jobwaiter.transport.base import CommandResult
 from jobwaiter.transport.node import Node
 
-
-@dataclass(frozen=True)
-class _NodeStopped:
-    node: Node
-    lines: tuple[str, ...] = ()
-    #: The first command that failed, with its label.
-    failure: tuple[CommandResult, str] | None = None
-    #: Why the node could not be reached ("" when it could).
-    error: str = ""
-
-
-def _stop_node(node: Node, part: NodeStop) -> _NodeStopped:
-    lines: list[str] = []
-    failure: tuple[CommandResult, str] | None = None
-    for cmd in part.commands:
-        try:
-            result = node.transport.run(list(cmd.argv))
-        except TransportError as exc:
-            return _NodeStopped(node, tuple(lines), failure, str(exc))
-        if result.ok:
-            prefix = f"{node.id}: {cmd.label}: " if cmd.label else f"{node.id}: "
-            lines += [prefix + line for line in result.stdout.splitlines() if line.strip()]
-        elif failure is None:
-            failure = (result, cmd.label)
-    return _NodeStopped(node, tuple(lines), failure)
-
-
-def run_stop(
-    plan: StopPlan,
-    nodes: Sequence[Node],
-    before_head: Callable[[list[str]], None] | None = None,
-) -> list[str]:
-    """Run the workers' parts in parallel, then the head's (``before_head`` is called in
-    between: the head's own stop commands may power it off). Every command on every node is
-    tried; then the first failure is raised (CommandError, or TransportError when every
-    failed node was unreachable), naming the others. ``before_head`` gets the workers'
-    failures."""
-    by_id = {n.id: n for n in nodes}
-    parts = [(by_id[w.node], w) for w in plan.workers if w.commands and w.node in by_id]
-    done = for_each(parts, lambda part: _stop_node(*part))
-    # A worker there is no way to reach from here (none was given) is a failure, said so.
-    done += [_NodeStopped(Node(w.node, w.node, _NoTransport()), error="no way to reach it "
-                          "from here") for w in plan.workers if w.commands and w.node not in by_id]
-    if before_head is not None:
-        # What went wrong on the workers, said before the head's part (which may power the
-        # head off).
-        before_head([f"{d.node.ip}: {d.error or 'failed'}" for d in done
-                     if d.failure is not None or d.error])
-    done.append(_stop_node(by_id[plan.head.node], plan.head))
-    failed = [d for d in done if d.failure is not None or d.error]
-    if failed:
-        _raise(failed, f"stopping cluster {plan.cluster}")
-    return [line for d in done for line in d.lines]
-
-
-class _NoTransport:
-    """Stands for a node that cannot be reached from where the stop runs."""
-
-    node = "-"
-
-    def run(self, argv: Sequence[str], **kw: object) -> CommandResult:
-        raise TransportError("no way to reach this node from here")
-
-    def close(self) -> None:
-        pass
-
-
-def _raise(failed: list[_NodeStopped], what: str) -> None:
-    first = next((d for d in failed if d.failure is not None), None)
-    others = [f"{d.node.ip}: unreachable: {d.error}" if d.failure is None
-              else f"{d.node.ip}: exit status {d.failure[0].exit_status}"
-              for d in failed if d is not first]
-    if first is None or first.failure is None:
-        raise TransportError(f"{what}: " + "; ".join(others))
-    result, label = first.failure
-    if label:
-        what += f" ({label} on {first.node.id})"
-    if others:
-        what += " (also failed: " + "; ".join(others) + ")"
-    raise CommandError(result, what)
-
-
-# -- --stop after a job ----------------------------------------------------------------------
-
-#: A stop claim that ``disarm`` made: the stop will not run (``wait --stop`` arms it again).
+#: A stop claim that ``disarm`` (or ``kill``) made: the stop will not run (``wait --stop``
+#: arms it again).
 DISARMED = "disarmed"
 
 #: The outcomes after which the job's end is known, so the cluster may be stopped.
 STOP_AFTER = (Outcome.SUCCEEDED, Outcome.FAILED, Outcome.LOST, Outcome.WAITER_FAILED,
               Outcome.KILLED)
 
+#: How often a deferred stop looks again at what keeps it waiting.
+DEFER_EVERY = 1.0
 
-def stop_after(site: JobSite, plan: StopPlan | None, result: JobResult) -> JobResult:
-    """--stop runs once the job's end is known, whatever it was; never after a timeout, an
-    interrupt or an unreachable head, where the job may still be running, and never while
-    processes of a lost job still run."""
-    if plan is None:
-        return result
-    if result.outcome is Outcome.LOST:
-        result = unless_survivors(site, result)
-    if result.outcome not in STOP_AFTER:
-        site.reporter.warn(f"not stopping the cluster: the job's outcome is {result.outcome}")
-        return replace(result, stop=StopReport.declined(str(result.outcome)))
-    others = [r.name for r in read_records(site.head) if r.alive and r.name != result.job]
-    if others and not site.confirm(
-        f"other jobs are still running on cluster {site.cluster} ({', '.join(others)}); "
-        "stop it anyway"
-    ):
-        site.reporter.warn(f"not stopping the cluster: {len(others)} other job(s) running")
-        return replace(result, stop=StopReport.declined("other jobs running: "
-                                                        + ", ".join(others)))
-    try:
-        taken = claim(site, result.job, "a client")
-    except (CommandError, TransportError) as exc:
-        stop = StopReport(False, False, f"cannot claim the stop: {exc}")
-    else:
-        if taken == DISARMED:
-            site.reporter.warn("not stopping the cluster: the stop was disarmed")
-            return replace(result, stop=StopReport.declined("disarmed"))
-        if taken is not None:
-            site.reporter.warn(f"not stopping the cluster: {taken} has already stopped it "
-                               "for this job")
-            return replace(result, stop=StopReport.declined(f"the stop was claimed by {taken}"))
-        stop = stop_now(site, plan)
-    if result.outcome is Outcome.SUCCEEDED and stop.ok is False:
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the rule says of a job's stop now: ``run``, ``defer`` (``why``: what it waits
+    for), ``not_run`` (``why``) or ``disarmed``."""
+
+    action: str
+    why: str = ""
+
+
+def judge(outcome: Outcome, busy: Sequence[str], disarmed: bool) -> Verdict:
+    """The rule, from the job's outcome, the work that still runs on the cluster (this job's
+    leftover processes included) and whether the stop was disarmed."""
+    if disarmed:
+        return Verdict("disarmed")
+    if outcome not in STOP_AFTER and outcome is not Outcome.LOST_RUNNING:
+        # The job may still be running (a timeout, an interrupt, an unreachable head).
+        return Verdict("not_run", f"the job's outcome is {outcome}")
+    if outcome is Outcome.LOST_RUNNING:
+        busy = ["the processes left of this job", *busy]
+    if busy:
+        return Verdict("defer", ", ".join(busy))
+    return Verdict("run")
+
+
+def describe(record: JobRecord, node: Node) -> str:
+    label = f" ({record.label})" if record.label else ""
+    where = "" if node.is_head else f" on {node.id}"
+    return f"{record.name}{label}{where}"
+
+
+def look(site: JobSite, job: str) -> tuple[list[str], bool]:
+    """What runs on any node of the cluster besides ``job``, and whether the job's stop was
+    disarmed. A node that cannot be read adds nothing: its part of the stop then fails, and
+    the head stays up."""
+
+    def read(node: Node) -> list[JobRecord] | None:
+        try:
+            return read_records(node.transport)
+        except (TransportError, CommandError):
+            return None
+
+    busy: list[str] = []
+    disarmed = False
+    for node, records in zip(site.nodes, for_each(site.nodes, read)):
+        for r in records or ():
+            if r.meta.get("cluster", site.cluster) != site.cluster:
+                continue  # another cluster's job on the same machine
+            if r.name == job and node.id == site.node.id:
+                # Its own leftovers are its outcome's (lost_running), looked at apart.
+                disarmed = r.stop_claim == DISARMED
+            elif r.alive:
+                busy.append(describe(r, node))
+            elif r.watched and not r.watch_recorded:
+                busy.append(f"{describe(r, node)}: its waiters")
+    return busy, disarmed
+
+
+def with_stop(result: JobResult, stop: StopReport) -> JobResult:
+    """The job's result with its stop; a job that succeeded and whose stop failed (or was cut
+    off) is never plain success."""
+    if result.outcome is Outcome.SUCCEEDED and stop.state in ("failed", "interrupted"):
         return replace(result, outcome=Outcome.STOP_FAILED, stop=stop,
                        message=f"the job succeeded but stopping the cluster failed: "
                                f"{stop.detail}")
     return replace(result, stop=stop)
+
+
+def cluster_head(site: JobSite) -> Node:
+    return next(n for n in site.nodes if n.is_head)
+
+
+def settle(
+    site: JobSite,
+    plan: StopPlan,
+    result: JobResult,
+    owner: str,
+    *,
+    saved: dict[str, Any] | None = None,
+    before_head: Callable[[], None] | None = None,
+    on_deferred: Callable[[JobResult], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    per_job: bool = True,
+) -> JobResult:
+    """Apply the rule to a job that has ended (or not), waiting while it defers the stop,
+    then run the stop (once per cluster) or say why not. ``on_deferred`` is told the result
+    with its deferred stop whenever what it waits for changes. ``per_job``: the stop is the
+    job's, claimed in its record (False: no record, as after ``exec --all-nodes``)."""
+    if result.outcome is Outcome.LOST:
+        result = unless_survivors(site, result)
+    start = clock()
+    shown = ""
+    try:
+        while True:
+            verdict = judge(result.outcome, *look(site, result.job))
+            if verdict.action != "defer":
+                break
+            if verdict.why != shown:
+                shown = verdict.why
+                site.reporter.phase(f"stop deferred: waiting for {verdict.why}")
+                if on_deferred is not None:
+                    on_deferred(replace(result, stop=StopReport.deferred(verdict.why)))
+            site.reporter.progress(f"stop deferred: waiting for {verdict.why}",
+                                   clock() - start)
+            sleep(DEFER_EVERY)
+            if result.outcome is Outcome.LOST_RUNNING:
+                result = unless_survivors(site, replace(result, outcome=Outcome.LOST))
+    except KeyboardInterrupt:
+        return replace(result, stop=StopReport.declined(
+            f"interrupted while the stop was deferred (waiting for {shown})"))
+    if verdict.action == "disarmed":
+        site.reporter.warn("not stopping the cluster: the stop was disarmed")
+        return replace(result, stop=StopReport.disarmed())
+    if verdict.action == "not_run":
+        site.reporter.warn(f"not stopping the cluster: {verdict.why}")
+        return replace(result, stop=StopReport.declined(verdict.why))
+    # A stop of the cluster that ended after this job did serves it too.
+    asked = result.ended_at or time.time()
+    return with_stop(result, _run_claimed(site, plan, result.job if per_job else "", owner,
+                                          saved, before_head, sleep, asked))
+
+
+def _run_claimed(site: JobSite, plan: StopPlan, job: str, owner: str,
+                 saved: dict[str, Any] | None, before_head: Callable[[], None] | None,
+                 sleep: Callable[[float], None], asked: float) -> StopReport:
+
+    def waiting(other: str) -> None:
+        site.reporter.progress(f"waiting for the stop run by {other}", 0.0)
+
+    try:
+        taken = claim(site, job, owner) if job else None
+        if taken == owner:
+            taken = None  # ours, from a run that was cut off (a watcher killed): resumed
+        if taken == DISARMED:
+            return StopReport.disarmed()
+        if taken is not None:
+            # Someone else runs this job's stop: report the cluster's stop as it ends.
+            return await_stop(cluster_head(site), site.cluster, asked, sleep, waiting) \
+                or StopReport.declined(f"the stop after job {job} was claimed by {taken}")
+        site.reporter.phase(f"stopping cluster {site.cluster}")
+        who = f"{owner} (after job {job})" if job else owner
+        return stop_cluster(plan, site.nodes, who, saved=saved,
+                            before_head=before_head, on_wait=waiting, sleep=sleep,
+                            asked=asked)
+    except (CommandError, TransportError) as exc:
+        return StopReport(False, False, f"stop failed: {exc}", "failed")
+
+
+def stop_after(site: JobSite, plan: StopPlan | None, result: JobResult) -> JobResult:
+    """``--stop`` after a job this client waited for (``None``: no stop asked)."""
+    if plan is None:
+        return result
+    return settle(site, plan, result, "a client")
 
 
 def claim(site: JobSite, job: str, by: str) -> str | None:
@@ -157,16 +203,6 @@ def claim(site: JobSite, job: str, by: str) -> str | None:
     if answer.ok and words and words[0] == "taken":
         return words[1].strip() if len(words) > 1 else "another waiter"
     raise CommandError(answer, f"claiming the stop after job {job}")
-
-
-def stop_now(site: JobSite, plan: StopPlan) -> StopReport:
-    """Stop the cluster and say how it went."""
-    site.reporter.phase(f"stopping cluster {site.cluster}")
-    try:
-        lines = run_stop(plan, site.nodes)
-    except (CommandError, TransportError) as exc:
-        return StopReport(True, False, str(exc))
-    return StopReport(True, True, "; ".join(lines))
 
 
 def unless_survivors(site: JobSite, result: JobResult) -> JobResult:

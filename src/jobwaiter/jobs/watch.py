@@ -129,10 +129,10 @@ def static_reason(site: JobSite, plan: JobPlan) -> str | None:
         module = type(waiter).__module__ if waiter is not None else ""
         if isinstance(waiter, BlockingWaiter) or not module.startswith("jobwaiter."):
             return f"the waiter {step.spec} is code of this machine, not of the head"
-    if plan.stop is not None and plan.stop.reaches_workers \
+    if plan.stop is not None and len(site.nodes) > 1 \
             and not site.config.get("head_to_workers"):
-        return ("stopping the workers needs the head to reach them: set head_to_workers in "
-                "the config (docs/watch.md)")
+        return ("the stop needs the head to reach the workers (to see their jobs and stop "
+                "them): set head_to_workers in the config (docs/watch.md)")
     return None
 
 
@@ -294,10 +294,11 @@ _PUT_PRIVATE = 'umask 077; mkdir -p "${1%/*}" && cat > "$1.tmp.$$" && mv -f "$1.
 
 
 def stopped_workers(plan: JobPlan) -> set[str]:
-    """The workers whose stop the head runs after this job (none without ``--stop``)."""
-    if plan.stop is None or not plan.stop.reaches_workers:
+    """The workers the head reaches for the stop after this job, to see their jobs and to
+    stop them (none without ``--stop``)."""
+    if plan.stop is None:
         return set()
-    return {w.node for w in plan.stop.workers if w.commands}
+    return {w.node for w in plan.stop.workers}
 
 
 def worker_access(site: JobSite, ids: set[str]) -> list[dict[str, Any]]:
@@ -352,13 +353,67 @@ def _known_lines(known_hosts: str | None, site: JobSite, wanted: set[str]) -> st
     return "\n".join(lines) + "\n"
 
 
-def arm(site: JobSite, path: str, plan: JobPlan, notify: dict[str, Any] | None = None) -> str:
-    """Hand the job to the head's watcher; returns the watcher's pid once it has taken the
-    job. WatchUnavailable when it did not confirm."""
+@dataclass(frozen=True)
+class HeadWatch:
+    """The head's watch, made ready before a launch: where its code is on the head, and how
+    the head reaches the workers (tried from the head)."""
+
+    path: str
+    workers: list[dict[str, Any]]
+
+
+def setup(site: JobSite, plan: JobPlan, mode: str) -> HeadWatch | None:
+    """Ship the head's code and give the head what it needs to reach the workers, trying
+    each from the head: None when the client watches instead (``auto``, said by a warning);
+    UsageError for what ``--watch head`` cannot have, and for a ``head_to_workers`` that the
+    workers refuse (nothing is launched)."""
+    path = prepare(site, mode)
+    if path is None:
+        return None
     try:
         workers = worker_access(site, stopped_workers(plan))
-    except CommandError as exc:
-        raise WatchUnavailable(str(exc).splitlines()[0]) from None
+    except (WatchUnavailable, CommandError) as exc:
+        why = str(exc).splitlines()[0]
+        if mode == "head":
+            raise UsageError(f"the head cannot watch this job: {why}") from None
+        site.reporter.warn(f"watching from this client: {why}")
+        return None
+    check_reach(site, path, workers)
+    return HeadWatch(path, workers)
+
+
+def check_reach(site: JobSite, path: str, workers: list[dict[str, Any]]) -> None:
+    """Try each worker from the head as its watch will reach it; UsageError naming the key
+    when one is refused."""
+    if not workers:
+        return
+    answer = site.head.run(run_argv(path, "reach"), input=json.dumps(workers).encode(),
+                           timeout=90, idempotent=True)
+    lines = [ln.split(maxsplit=2) for ln in answer.stdout.splitlines()]
+    failed = [f"{w[1]}: {w[2] if len(w) > 2 else 'refused'}" for w in lines
+              if w[:1] == ["fail"] and len(w) > 1]
+    reached = {w[1] for w in lines if w[:1] == ["ok"] and len(w) > 1}
+    missing = [str(w["id"]) for w in workers if str(w["id"]) not in reached
+               and not any(f.startswith(f"{w['id']}:") for f in failed)]
+    failed += [f"{m}: no answer" for m in missing]
+    if failed or not answer.ok:
+        how = site.config.get("head_to_workers") or {}
+        key = (f"head_to_workers.key_file {how['key_file']}" if how.get("key_file")
+               else "head_to_workers (the head's own ~/.ssh)")
+        raise UsageError(f"{key}: the head cannot reach "
+                         f"{'; '.join(failed) or answer.tail(1) or 'the workers'}; nothing "
+                         "was launched")
+
+
+def arm(site: JobSite, path: str, plan: JobPlan, notify: dict[str, Any] | None = None,
+        workers: list[dict[str, Any]] | None = None) -> str:
+    """Hand the job to the head's watcher; returns the watcher's pid once it has taken the
+    job. WatchUnavailable when it did not confirm."""
+    if workers is None:
+        try:
+            workers = worker_access(site, stopped_workers(plan))
+        except CommandError as exc:
+            raise WatchUnavailable(str(exc).splitlines()[0]) from None
     # Arming twice is harmless: the order is written again and the watcher already has it.
     answer = site.head.run(run_argv(path, "arm"),
                            input=json.dumps(order(plan, site, workers, notify)).encode(),

@@ -86,8 +86,11 @@ class JobRecord:
     #: The head's watcher was given the job (``jobwaiter.watch``), and with a stop.
     watched: bool = False
     watched_stop: bool = False
-    #: How the head's stop after the job went: "ok", "failed", or "" (not run, or not yet).
+    #: How the head's stop after the job went: a ``StopReport.state`` word ("done",
+    #: "deferred", "failed", ...), or "" (none recorded yet).
     watch_stop: str = ""
+    #: The head's watch has recorded the job's result (its stop may still be to come).
+    watch_recorded: bool = False
     #: The head's watch of the job has ended (its result is recorded, its stop over).
     watch_done: bool = False
     #: How the last wait for the job ended when its exit status does not say it
@@ -153,8 +156,8 @@ class JobRecord:
             return f"{state}, stopping"
         if self.stop_status is not None and self.stop_status != 0:
             return f"{state}, stop failed ({self.stop_status})"
-        if self.watch_stop == "failed":
-            return f"{state}, stop failed"
+        if self.watch_stop in ("failed", "interrupted", "deferred"):
+            return f"{state}, stop {self.watch_stop}"
         if self.waited == "timeout":
             return f"{state}, waiter timed out"
         if self.waited == "waiter_failed":
@@ -219,6 +222,7 @@ class JobRecord:
             watched_stop=fields.get("watched") == "head stop",
             watch_stop=fields.get("watch_stop", "").strip(),
             watch_done=fields.get("watch_done") == "yes",
+            watch_recorded=fields.get("watch_recorded") == "yes",
             waited=fields.get("waited", "").strip()[:20],
             stop_claim=fields.get("claim", "").strip(),
         )

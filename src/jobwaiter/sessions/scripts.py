@@ -25,20 +25,25 @@ def wrapper_text() -> str:
 
 
 def launch_argv(
-    name: str, kind: str, stop_script: str, log: str, tee: bool, hold: bool
+    name: str, kind: str, stop_script: str, log: str, tee: bool, hold: bool, lib: str = ""
 ) -> list[str]:
-    """Create the record of job ``name`` and start it; ``launch_input`` is its stdin."""
+    """Create the record of job ``name`` and start it; ``launch_input`` is its stdin.
+    ``lib``: where the head's watch code is (relative to ``$HOME``), when the launch also
+    hands the job to the head's watcher."""
     return [
         "bash", "-c", _script("clean.sh", "launch.sh"), "jw", name, kind, wrapper_text(),
-        stop_script, log, "1" if tee else "0", "1" if hold else "0",
+        stop_script, log, "1" if tee else "0", "1" if hold else "0", lib,
     ]
 
 
-def launch_input(command: bytes, meta_json: str, env: Sequence[tuple[bytes, bytes]]) -> bytes:
-    """What the launch reads on stdin: the command, its meta.json and the ``--env`` entries,
-    NUL-separated (none of them can hold a NUL: they are C strings on the head)."""
+def launch_input(command: bytes, meta_json: str, env: Sequence[tuple[bytes, bytes]],
+                 order: str = "") -> bytes:
+    """What the launch reads on stdin: the command, its meta.json, the head's watch order
+    (JSON; empty: not watched there) and the ``--env`` entries, NUL-separated (none of them
+    can hold a NUL: they are C strings on the head)."""
     entries = b"".join(key + b"=" + value + b"\0" for key, value in env)
-    return command + b"\0" + meta_json.encode() + b"\0" + entries
+    return (command + b"\0" + meta_json.encode() + b"\0" + order.encode() + b"\0"
+            + entries)
 
 
 def check_argv(name: str, block: float) -> list[str]:

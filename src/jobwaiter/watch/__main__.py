@@ -1,6 +1,8 @@
 """The head's side of the watch, as the client runs it: ``python3 -I run.py COMMAND``.
 
     serve                 run the watcher (started by ``arm``, detached)
+    ensure                start the watcher if none runs, and return (the launch of a job
+                          whose order it wrote)
     arm                   stdin: the order (JSON); start the watcher if none runs, and wait
                           until it has taken the job. Prints "watching <pid>" (exit 0) or
                           "not-watching <why>" (exit 1)
@@ -8,6 +10,8 @@
                           print one JSON line per event of these jobs (progress, recorded:
                           the result while its stop goes on, result, unwatched) for at most
                           S seconds; "more" when some are still pending
+    reach                 stdin: how the head reaches the workers (JSON list); tries each
+                          and prints "ok <id>" or "fail <id> <why>", one line each
     autostop arm          stdin: the autostop order (JSON); start the watcher if none runs,
                           and wait until it has looked once. Prints "armed <pid>" (exit 0)
                           or "not-armed <why>" (exit 1)
@@ -157,7 +161,9 @@ def follow(names: list[str], budget: float) -> int:
                 continue
             text = files.read_text(d / RESULT)
             result = files.read_json(d / RESULT)
-            if isinstance(result, dict) and not result.get("stop_pending"):
+            if isinstance(result, dict) and (not result.get("stop_pending")
+                                             or _deferred(result)):
+                # Final for a follower: a deferred stop is the head's to run, later.
                 _emit({"job": name, "event": "result", "result": result})
                 pending.remove(name)
                 continue
@@ -189,6 +195,11 @@ def follow(names: list[str], budget: float) -> int:
     return 0
 
 
+def _deferred(result: dict[str, Any]) -> bool:
+    stop = result.get("stop")
+    return isinstance(stop, dict) and stop.get("state") == "deferred"
+
+
 def _unwatched(d: Any, boot: str) -> str:
     """Why nobody watches the job any more ("" while someone does)."""
     if not (d / ORDER).exists():
@@ -199,6 +210,29 @@ def _unwatched(d: Any, boot: str) -> str:
     if files.watcher_running():
         return ""
     return "no watcher runs on the head (it was killed, or the head rebooted)"
+
+
+def reach(text: str) -> int:
+    """Try every worker the way the head's watch will reach it (its key, strict host keys)."""
+    from jobwaiter.errors import TransportError
+    from jobwaiter.jobs.nodes import for_each
+    from jobwaiter.watch.workers import worker_node
+
+    def one(access: dict[str, Any]) -> str:
+        node = worker_node(access)
+        try:
+            answer = node.transport.run(["true"], timeout=30)
+        except TransportError as exc:
+            return f"fail {node.id} {str(exc).splitlines()[0] if str(exc) else 'unreachable'}"
+        finally:
+            node.transport.close()
+        if answer.ok:
+            return f"ok {node.id}"
+        return f"fail {node.id} exit status {answer.exit_status}"
+
+    for line in for_each(list(json.loads(text)), one):
+        print(line)
+    return 0
 
 
 def autostop_command(action: str, text: str) -> int:
@@ -266,6 +300,12 @@ def main(argv: list[str]) -> int:
         return serve()
     if command == "arm":
         return arm(sys.stdin.read())
+    if command == "reach":
+        return reach(sys.stdin.read())
+    if command == "ensure":
+        if not files.watcher_running():
+            _spawn_watcher()
+        return 0
     if command == "follow":
         budget = 25.0
         if args[:1] == ["--for"]:

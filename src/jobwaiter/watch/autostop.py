@@ -28,7 +28,7 @@ from jobwaiter import runtimes
 from jobwaiter.errors import CommandError, TransportError
 from jobwaiter.jobs.autostop import WAIT_FOR
 from jobwaiter.jobs.plan import StopPlan
-from jobwaiter.jobs.stop import run_stop
+from jobwaiter.jobs.transaction import stop_cluster
 from jobwaiter.records.read import read_records
 from jobwaiter.runtimes.base import BUSY, IDLE, UNKNOWN, Activity, Runtime
 from jobwaiter.sessions.present import parse_present, present_argv
@@ -206,26 +206,27 @@ def fire(order: dict[str, Any], look: Lookout) -> bool:
     base = {"fired_at": time.time(), "idle": idle, "wait_for": order.get("wait_for"),
             "armed_at": order.get("armed_at")}
 
-    def head_part_next(failed_workers: list[str]) -> None:
+    def head_part_next() -> None:
         # The head's own stop commands may power it off: what happened is written first.
-        detail = "the head's stop commands started" + (
-            f"; workers failed: {'; '.join(failed_workers)}" if failed_workers else "")
-        write_state(None, **base, stop={"ok": None, "detail": detail})
+        write_state(None, **base, stop={"ok": None, "state": "interrupted",
+                                        "detail": "the head's stop commands started"})
 
-    write_state(None, **base, stop={"ok": None, "detail": "stopping"})
+    write_state(None, **base, stop={"ok": None, "state": "interrupted", "detail": "stopping"})
     nodes = (look.head, *look.workers)
     try:
-        lines = run_stop(StopPlan.from_dict(order["stop"]), nodes, before_head=head_part_next)
-        stop = {"ok": True, "detail": "; ".join(lines)}
+        report = stop_cluster(StopPlan.from_dict(order["stop"]), nodes, "autostop",
+                              saved={"workers": order.get("workers") or []},
+                              before_head=head_part_next)
+        stop = report.to_dict()
     except (CommandError, TransportError) as exc:
-        stop = {"ok": False, "detail": str(exc)}
+        stop = {"ok": False, "state": "failed", "detail": str(exc)}
     except Exception as exc:  # recorded: the state must not say "stopping" for ever
-        stop = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+        stop = {"ok": False, "state": "failed", "detail": f"{type(exc).__name__}: {exc}"}
     finally:
         for node in nodes:
             node.transport.close()
     write_state(None, **base, stop=stop)
-    files.log(f"autostop: stop {'done' if stop['ok'] else 'failed'}: {stop['detail']}")
+    files.log(f"autostop: stop {stop['state']}: {stop['detail']}")
     return True
 
 

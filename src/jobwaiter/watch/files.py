@@ -20,6 +20,8 @@ PROGRESS = "progress"
 RESULT = "result.json"
 CLAIM = "stop.claim"
 HEAD_STOP = "head_stop"
+#: What became of the stop after the job, one ``StopReport.state`` word.
+STOP_STATE = "stop_state"
 #: Touched by ``follow`` at each look at the job, and what it last sent on of the result.
 FOLLOWING = "following"
 SEEN = "seen"

@@ -14,15 +14,14 @@ from dataclasses import replace
 from typing import Any
 
 from jobwaiter import __version__, runtimes
-from jobwaiter.errors import CommandError, JobwaiterError, TransportError
+from jobwaiter.errors import JobwaiterError
 from jobwaiter.jobs.plan import JobPlan, StopPlan, WaiterStep, with_waiters
 from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.run import finish_wait, read_record
 from jobwaiter.jobs.site import JobSite
-from jobwaiter.jobs.stop import STOP_AFTER, run_stop, unless_survivors
+from jobwaiter.jobs.stop import settle
 from jobwaiter.jobs.watch import HEAD_STOP_BEGAN
 from jobwaiter.records import JOBS_DIR
-from jobwaiter.records.read import read_records
 from jobwaiter.sessions import kill_argv
 from jobwaiter.transport.node import Node
 from jobwaiter.waiters.session import session_waiter
@@ -36,6 +35,7 @@ from jobwaiter.watch.files import (
     PROGRESS,
     RESULT,
     SEEN,
+    STOP_STATE,
     WATCHING,
     job_dir,
 )
@@ -132,7 +132,10 @@ def watch_job(name: str) -> None:
         result = replace(result, message=f"the job ran longer than --max-runtime "
                                          f"{plan.max_runtime:g}s and was killed "
                                          f"({result.message})")
-    stop, workers = _current_stop(d)
+    stop, workers, problem = _current_stop(d, order)
+    if problem:
+        files.log(f"{name}: {problem}")
+        result = replace(result, notes=(*result.notes, problem))
     # Final only once the stop and the notifications are done: a follower reads it then.
     _record(d, result, pending=stop is not None or bool(order.get("notify")))
     files.log(f"{name}: {result.outcome} ({result.message})")
@@ -143,14 +146,15 @@ def watch_job(name: str) -> None:
         notes = tuple(notify_module.send(fresh if isinstance(fresh, dict) else order, body, d))
         for note in notes:
             files.log(f"{name}: {note}")
-        return notes
+        return (*result.notes, *notes)
 
     if stop is None:
         _record(d, replace(result, notes=notify(result)), pending=False)
         return
     site = replace(site, nodes=(site.node, *workers))
     try:
-        result = head_stop(site, stop, result, notify)
+        result = head_stop(site, stop, result, notify,
+                           saved={"workers": order.get("workers") or []})
     finally:
         for node in site.nodes:
             node.transport.close()
@@ -196,21 +200,31 @@ def _max_runtime_guard(site: JobSite, plan: JobPlan, started_at: float | None,
     return timer
 
 
-def _current_stop(d: Any) -> tuple[StopPlan | None, tuple[Node, ...]]:
-    """The stop as the order says now (``wait --stop`` may have armed one since), and the
-    workers it reaches."""
+def _current_stop(d: Any, first: dict[str, Any]
+                  ) -> tuple[StopPlan | None, tuple[Node, ...], str]:
+    """The stop as the order says now (``wait --stop`` may have armed one since), the
+    workers the head reaches, and a problem to say ("" when none). An order that cannot be
+    read now is said, and the order read when the watch began stands: never a dropped stop."""
     order = files.read_json(d / ORDER)
-    plan = order.get("plan") if isinstance(order, dict) else None
+    problem = ""
+    if not isinstance(order, dict):
+        problem = ("the job's order on the head cannot be read now; the stop is the one "
+                   "armed when the watch began")
+        order = first
+    plan = order.get("plan")
     stop = plan.get("stop") if isinstance(plan, dict) else None
     if not isinstance(stop, dict):
-        return None, ()
+        return None, (), problem
     workers = tuple(worker_node(w) for w in order.get("workers") or ())
-    return StopPlan.from_dict(stop), workers
+    return StopPlan.from_dict(stop), workers, problem
 
 
 def _record(d: Any, result: JobResult, pending: bool) -> None:
     data = result.to_dict()
     data["stop_pending"] = pending
+    if result.stop is not None:
+        # One fact of its own for the head's scripts (``jobs`` shows it), beside the result.
+        files.write_private(d / STOP_STATE, result.stop.state + "\n")
     files.write_private(d / RESULT, json.dumps(data) + "\n")
 
 
@@ -219,52 +233,36 @@ def head_stop(
     plan: StopPlan,
     result: JobResult,
     notify: Callable[[JobResult], tuple[str, ...]] = lambda result: (),
+    saved: dict[str, Any] | None = None,
 ) -> JobResult:
-    """The stop after a job, run by the head: the same rules as a client's, with nobody to
-    ask (other jobs running: not stopped), claimed first so that it runs at most once.
-    ``notify`` is told the result once: before the head's own stop commands (with how the
-    workers' part went), or when the stop does not run."""
+    """The stop after a job, run by the head: the rule every stop follows (``jobs.stop``),
+    with nobody to ask; a deferred stop is recorded (a follower reads it) and run once the
+    work it waits for has ended. ``notify`` is told the result once: when the stop is
+    deferred, before the head's own stop commands (the workers' parts done), or when the
+    stop does not run."""
     told: list[tuple[str, ...]] = []
+    d = job_dir(result.job)
 
     def tell(what: JobResult) -> JobResult:
         if not told:
             told.append(notify(what))
         return replace(what, notes=told[0])
 
-    if result.outcome is Outcome.LOST:
-        result = unless_survivors(site, result)
-    if result.outcome not in STOP_AFTER:
-        return tell(replace(result, stop=StopReport.declined(str(result.outcome))))
-    others = [r.name for r in read_records(site.head) if r.alive and r.name != result.job]
-    if others:
-        return tell(replace(result, stop=StopReport.declined("other jobs running: "
-                                                             + ", ".join(others))))
-    taken = files.claim(result.job, BY)
-    if taken is not None:
-        why = "disarmed" if taken == files.DISARMED else f"the stop was claimed by {taken}"
-        return tell(replace(result, stop=StopReport.declined(why)))
-    d = job_dir(result.job)
+    def deferred(what: JobResult) -> None:
+        _record(d, tell(what), pending=True)
 
-    def head_part_next(failed_workers: list[str]) -> None:
+    def head_part_next() -> None:
         # The head's own stop commands may power it off: what happened is readable (and
         # sent) first, and a client following the job is given a moment to read it.
         files.write_private(d / HEAD_STOP, f"started {time.time():.3f}\n")
-        detail = HEAD_STOP_BEGAN + (f"; workers failed: {'; '.join(failed_workers)}"
-                                    if failed_workers else "")
-        started = tell(replace(result, stop=StopReport(True, None, detail)))
+        started = tell(replace(result, stop=StopReport(True, None, HEAD_STOP_BEGAN,
+                                                       "interrupted")))
         _record(d, started, pending=True)
         _let_followers_read(d)
 
-    try:
-        lines = run_stop(plan, site.nodes, before_head=head_part_next)
-    except (CommandError, TransportError) as exc:
-        stop = StopReport(True, False, str(exc))
-        if result.outcome is Outcome.SUCCEEDED:
-            return tell(replace(result, outcome=Outcome.STOP_FAILED, stop=stop,
-                                message=f"the job succeeded but stopping the cluster "
-                                        f"failed: {exc}"))
-        return tell(replace(result, stop=stop))
-    return tell(replace(result, stop=StopReport(True, True, "; ".join(lines))))
+    result = settle(site, plan, result, BY, saved=saved, before_head=head_part_next,
+                    on_deferred=deferred)
+    return tell(result)
 
 
 def _orders() -> list[str]:
@@ -274,6 +272,13 @@ def _orders() -> list[str]:
     except OSError:
         return []
     return [n for n in names if not _finished(n)]
+
+
+def _claimed_elsewhere(name: str) -> bool:
+    """The stop after the job was claimed by someone else than the head's watch (a client
+    runs it, or it was disarmed): a watch that ended is not started again for it."""
+    claimed = (files.read_text(job_dir(name) / CLAIM) or "").strip()
+    return bool(claimed) and not claimed.startswith(BY)
 
 
 def _finished(name: str) -> bool:
@@ -304,7 +309,7 @@ def serve(idle_exit: float = IDLE_EXIT) -> int:
         for name in _orders():
             thread = threads.get(name)
             if thread is None or (not thread.is_alive() and not _finished(name)
-                                  and not (job_dir(name) / CLAIM).exists()):
+                                  and not _claimed_elsewhere(name)):
                 # New, or armed again (wait --stop) after its thread had finished.
                 thread = threading.Thread(target=_guarded, args=(name,), daemon=True,
                                           name=f"watch-{name}")

@@ -54,18 +54,12 @@ for n in "$@"; do
     whole "$n/watch.json"
     case $text in *'"stop": {'*) echo "watched head stop" ;; *) echo "watched head" ;; esac
     if [ -f "$n/result.json" ]; then
+      echo "watch_recorded yes"
       whole "$n/result.json"
       case $text in *'"stop_pending": true'*) ;; *) echo "watch_done yes" ;; esac
-      # How the head's stop after the job went (the "stop" object of its result), when it ran.
-      case $text in
-        *'"stop": {'*)
-          stop=${text#*'"stop": {'}; stop=${stop%%'}'*}
-          case $stop in
-            *'"ok": false'*) echo "watch_stop failed" ;;
-            *'"ok": true'*) echo "watch_stop ok" ;;
-          esac ;;
-      esac
     fi
+    # How the head's stop after the job went (one word, written with the result).
+    if [ -s "$n/stop_state" ]; then first_line "$n/stop_state"; printf 'watch_stop %s\n' "$line"; fi
   fi
   if [ -s "$n/stop.claim" ]; then first_line "$n/stop.claim"; printf 'claim %s\n' "$line"; fi
 done

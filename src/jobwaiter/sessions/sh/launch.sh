@@ -1,12 +1,15 @@
 # Create a job record and start its wrapper. Usage: bash -c "$(launch.sh)" jw NAME KIND
-# WRAPPER STOP LOG TEE HOLD, with on stdin: the job's command, NUL, meta.json, NUL, then the
-# --env entries as NUL-separated KEY=VALUE. Big or secret values never travel in argv (other
+# WRAPPER STOP LOG TEE HOLD LIB, with on stdin: the job's command, NUL, meta.json, NUL, the
+# head's watch order (JSON, or nothing), NUL, then the --env entries as NUL-separated
+# KEY=VALUE. Big or secret values never travel in argv (other
 # users see it, and one argument holds at most 128 KiB).
 # KIND is tmux, screen or foreground. Prints "started <pid> <time>" once the wrapper holds
 # its lock (foreground: runs the wrapper in place and exits with its status). A launch that
-# fails exits 120-122 and leaves no record behind.
+# fails exits 120-122 and leaves no record behind. With an order, the job is the head
+# watcher's as soon as its wrapper runs (LIB/run.py starts a watcher if none runs): a client
+# that dies after the launch leaves no job unwatched.
 set -u
-name=$1 kind=$2 wrapper=$3 stop=$4 log=$5 tee=$6 hold=$7
+name=$1 kind=$2 wrapper=$3 stop=$4 log=$5 tee=$6 hold=$7 lib=${8-}
 jw_umask=$(umask)
 umask 077
 for tool in flock env ${kind%foreground}; do
@@ -23,6 +26,7 @@ chmod 700 "$HOME/.jobwaiter" "$HOME/.jobwaiter/jobs" 2>/dev/null
 mkdir "$d" || { echo "job record $d already exists" >&2; exit 120; }
 IFS= read -r -d '' jw_cmd || fail "the command did not arrive"
 IFS= read -r -d '' jw_meta || fail "the job's description did not arrive"
+IFS= read -r -d '' jw_order || fail "the job's watch order did not arrive"
 printf '%s' "$jw_cmd" > "$d/command" || fail "cannot write $d/command"
 unset jw_cmd
 printf '%s\n' "$jw_meta" > "$d/meta.json" || fail "cannot write $d/meta.json"
@@ -46,7 +50,13 @@ esac
 
 # Return only once the wrapper runs, so that "no lock holder" later always means "ended".
 for _ in $(seq 2000); do
-  if [ -e "$d/pid" ]; then echo "started $(cat "$d/pid") $(cat "$d/started")"; exit 0; fi
+  if [ -e "$d/pid" ]; then
+    if [ -n "$jw_order" ] && [ -n "$lib" ]; then
+      printf '%s\n' "$jw_order" > "$d/.watch.json.$$" && mv -f "$d/.watch.json.$$" "$d/watch.json" \
+        && python3 -I "$HOME/$lib/run.py" ensure </dev/null >/dev/null 2>&1
+    fi
+    echo "started $(cat "$d/pid") $(cat "$d/started")"; exit 0
+  fi
   sleep 0.005
 done
 # The session may still start the wrapper: only a record nobody started is removed.
