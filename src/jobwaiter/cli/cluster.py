@@ -12,7 +12,7 @@ from jobwaiter.cli.common import (
     quiet_option,
     yes_option,
 )
-from jobwaiter.cli.output import TerminalReporter, echo_json, error_line, stdout_for_json
+from jobwaiter.cli.output import TerminalReporter, echo_json, error_line
 from jobwaiter.plugins import runtime_names
 from jobwaiter.waiters.registry import available
 
@@ -56,8 +56,8 @@ def stop_cmd(config: str, cluster_name: str | None, yes: bool, quiet: bool,
       jobwaiter stop cluster.yaml -y --json
     """
     reporter = TerminalReporter(quiet or as_json)
-    with stdout_for_json(as_json), open_cluster(config, cluster_name, reporter) as cluster:
-        busy = cluster.other_work()
+    with open_cluster(config, cluster_name, reporter) as cluster:
+        busy = [] if yes else cluster.other_work()
         question = f"stop cluster {cluster.name!r}"
         if busy:
             question += f" while work still runs on it ({', '.join(busy)})"

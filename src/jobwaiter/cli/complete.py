@@ -179,8 +179,8 @@ def _remote_jobs(config: str, params: dict[str, Any], attach: bool) -> _Jobs:
         cluster.close()
     if not result.ok:
         return []
-    records = sorted(parse_dump(result.stdout), key=lambda r: r.started_at or 0.0,
-                     reverse=True)
+    records = sorted((r for r in parse_dump(result.stdout) if r.of_cluster(cluster.name)),
+                     key=lambda r: r.started_at or 0.0, reverse=True)
     return [(r.name, _help(r.session, r.ended, r.meta.get("command"))) for r in records
             if not attach or (r.session and not r.ended and r.session_alive)]
 

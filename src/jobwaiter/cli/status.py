@@ -78,6 +78,8 @@ def describe(status: ClusterStatus, now: float | None = None,
     for a in status.stops_armed:
         where = "" if a.node == "head" else f" (on {a.node})"
         lines.append(f"  {a.job}{where}: {a.detail}")
+    if status.last_stop is not None:
+        lines.append(status.last_stop.describe())
     if status.autostop is not None:
         lines.append(status.autostop.describe(config))
     return lines

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from jobwaiter.errors import UsageError
 from jobwaiter.jobs import manage
 from jobwaiter.records import JobRecord
-from jobwaiter.records.read import read_records
 
 if TYPE_CHECKING:
     from jobwaiter.cluster.cluster import Cluster
@@ -44,7 +43,7 @@ def find_job(cluster: Cluster, job: str | None, node_ip: str | None = None) -> J
     site = cluster.site(node_ip)
     if job is not None:
         return manage.get_record(site, job)
-    candidates = [r for r in read_records(site.head)
+    candidates = [r for r in manage.cluster_records(site)
                   if r.session and not r.ended and r.session_alive]
     if not candidates:
         raise UsageError(f"no job is running in a tmux or screen session on {site.where} "

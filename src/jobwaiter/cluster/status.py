@@ -91,6 +91,26 @@ class ArmedStop:
 
 
 @dataclass(frozen=True)
+class LastStop:
+    """The cluster's last stop as the head journaled it: who ran it, its state (``running``
+    while open, else ``done``, ``failed`` or ``interrupted``), when it ended, one line."""
+
+    owner: str
+    state: str
+    ended_at: float | None
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"owner": self.owner, "state": self.state, "ended_at": iso(self.ended_at),
+                "detail": self.detail}
+
+    def describe(self) -> str:
+        if self.state == "running":
+            return f"stop under way: run by {self.owner}"
+        return f"last stop: {self.state} ({self.owner}): {self.detail}"
+
+
+@dataclass(frozen=True)
 class ClusterStatus:
     """What ``jobwaiter status`` reports. ``state`` is the head's recorded state
     (``started``, ``stopped``, or ``unknown``: never started or stopped by jobwaiter, or the
@@ -105,6 +125,8 @@ class ClusterStatus:
     checked_at: float = 0.0
     #: As the head keeps it (None: never armed there).
     autostop: AutostopState | None = None
+    #: The cluster's last stop as the head journaled it (None: none there, or unread).
+    last_stop: LastStop | None = None
 
     @property
     def head(self) -> NodeStatus:
@@ -134,6 +156,7 @@ class ClusterStatus:
             "checked_at": iso(self.checked_at),
             "autostop": None if self.autostop is None
             else self.autostop.to_dict(),
+            "last_stop": None if self.last_stop is None else self.last_stop.to_dict(),
         }
 
 
@@ -143,7 +166,10 @@ def cluster_status(cluster: Cluster) -> ClusterStatus:
     checked_at = time.time()
     nodes = [cluster.provider.head(), *cluster.workers]
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(nodes))) as pool:
-        probes = list(pool.map(lambda n: _probe(n, cluster.name), nodes))
+        # Each worker keeps its own state file (workers often share one home).
+        probes = list(pool.map(lambda n: _probe(n, cluster.name if n.is_head
+                                                else f"{cluster.name}.worker-{n.ip}",
+                                                cluster.name), nodes))
     head = probes[0]
     base = ClusterStatus(cluster.name, cluster.config.provider.type,
                          tuple(p.status for p in probes), checked_at=checked_at)
@@ -157,9 +183,22 @@ def cluster_status(cluster: Cluster) -> ClusterStatus:
     runtimes = _runtime_statuses(cluster.runtimes, seen[0], seen[1:])
     records = [(p.node, r) for p in probes for r in p.records]
     jobs = tuple(_running(node, r) for node, r in records if r.alive)
-    armed = tuple(a for node, r in records if (a := _armed(node, r)) is not None)
+    armed = tuple(a for node, r in records
+                  if (a := _armed(node, r, head.watcher)) is not None)
     return replace(base, runtimes=tuple(runtimes), jobs=jobs, stops_armed=armed,
-                   autostop=head.autostop)
+                   autostop=head.autostop, last_stop=_last_stop(cluster))
+
+
+def _last_stop(cluster: Cluster) -> LastStop | None:
+    """The journal of the cluster's last stop; one left half-way is finished first."""
+    try:
+        journal = cluster.stop_journal()
+    except JobwaiterError:
+        return None  # the stop then is what the nodes' states say
+    if not journal.token:
+        return None
+    return LastStop(journal.owner, "running" if journal.open else journal.outcome,
+                    journal.ended_at, journal.detail)
 
 
 @dataclass(frozen=True)
@@ -168,15 +207,19 @@ class _Probe:
     status: NodeStatus
     records: tuple[JobRecord, ...] = ()
     autostop: AutostopState | None = None
+    #: A watcher runs on the node (the head's watch).
+    watcher: bool = False
 
 
-def _probe(node: Node, cluster: str) -> _Probe:
-    """The node's recorded state (which also tells whether it answers) and job records."""
+def _probe(node: Node, state_name: str, cluster: str) -> _Probe:
+    """The node's recorded state (which also tells whether it answers) and the cluster's job
+    records there."""
     def status(reachable: bool, state: str = UNKNOWN, error: str = "") -> NodeStatus:
         return NodeStatus(node.id, node.ip, node.is_head, reachable, state, error)
 
     try:
-        answer = node.transport.run(state_argv(cluster), idempotent=True, timeout=PROBE_TIMEOUT)
+        answer = node.transport.run(state_argv(state_name), idempotent=True,
+                                    timeout=PROBE_TIMEOUT)
     except TransportError as exc:
         return _Probe(node, status(False, error=str(exc)))
     state = parse_state(answer.stdout) if answer.ok else UNKNOWN
@@ -187,8 +230,11 @@ def _probe(node: Node, cluster: str) -> _Probe:
     if not dump.ok:
         why = dump.tail(1) or f"exit status {dump.exit_status}"
         return _Probe(node, status(True, state, f"cannot read the job records: {why}"))
-    records = sorted(parse_dump(dump.stdout), key=_started, reverse=True)
-    return _Probe(node, status(True, state), tuple(records), parse_autostop(dump.stdout))
+    records = sorted((r for r in parse_dump(dump.stdout) if r.of_cluster(cluster)),
+                     key=_started, reverse=True)
+    watcher = "watcher_running yes" in dump.stdout.split("\n@@ ", 1)[0].splitlines()
+    return _Probe(node, status(True, state), tuple(records), parse_autostop(dump.stdout, cluster),
+                  watcher)
 
 
 def _started(record: JobRecord) -> float:
@@ -216,15 +262,29 @@ def _running(node: Node, record: JobRecord) -> RunningJob:
                       str(record.meta.get("command", "")))
 
 
-def _armed(node: Node, record: JobRecord) -> ArmedStop | None:
-    """A pending stop: on the head's watch, in the job's session (until its stop has recorded
-    a status), or in the client that launched a job with ``--stop`` and a waiter or in the
-    foreground; none once disarmed."""
+def _armed(node: Node, record: JobRecord, watcher: bool) -> ArmedStop | None:
+    """A pending stop: on the head's watch (deferred there, or armed: only a watcher that
+    runs keeps that promise), in the job's session (until its stop has recorded a status),
+    or in the client that launched a job with ``--stop`` and a waiter or in the foreground;
+    none once disarmed."""
     if record.stop_claim == "disarmed":
         return None
-    if record.watched and record.stop_armed:
+    label = f" ({record.label})" if record.label else ""
+    if record.watched and record.watch_stop == "deferred" and not record.watch_done:
         return ArmedStop(record.name, node.id, "head",
-                         "the head's watcher stops the cluster when the job ends")
+                         f"stop pending after {record.name}{label}: deferred until the other "
+                         "work on the cluster has ended" + ("" if watcher else
+                                                           "; no watcher runs on the head now"
+                                                           " (the next command that reaches"
+                                                           " it starts one)"))
+    if record.watched and record.stop_armed:
+        if not watcher:
+            return ArmedStop(record.name, node.id, "head",
+                             "armed on the head, but no watcher runs there now: run "
+                             f"'jobwaiter wait CONFIG {record.name}' to watch it again")
+        return ArmedStop(record.name, node.id, "head",
+                         "the head's watcher stops the cluster once the job has ended and "
+                         "nothing else runs")
     if not record.meta.get("stop") or record.stop_status is not None:
         return None
     if record.watched:

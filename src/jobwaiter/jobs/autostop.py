@@ -97,9 +97,9 @@ class AutostopState:
                 "cancelled_at": self.cancelled_at}
 
 
-def parse_autostop(text: str) -> AutostopState | None:
+def parse_autostop(text: str, cluster: str | None = None) -> AutostopState | None:
     """The autostop preamble of a dump (``autostop_*`` lines before the first record), or
-    None when autostop was never armed there."""
+    None when autostop was never armed there (or, with ``cluster``, is another cluster's)."""
     fields: dict[str, str] = {}
     for line in text.splitlines():
         if line.startswith("@@"):
@@ -108,6 +108,9 @@ def parse_autostop(text: str) -> AutostopState | None:
         if key.startswith("autostop_"):
             fields[key] = value.strip()
     if "autostop_armed" not in fields:
+        return None
+    owner = fields.get("autostop_cluster")
+    if cluster is not None and owner and owner != cluster:
         return None
     try:
         state = json.loads(fields.get("autostop_state") or "{}")
@@ -173,18 +176,22 @@ def arm(site: JobSite, idle: float, wait_for: str = WAIT_FOR[0]) -> str:
 
 
 def cancel(site: JobSite) -> bool:
-    """Disarm autostop; True when it was armed. Needs nothing on the head but bash (``stop``
-    disarms it this way too)."""
-    answer = site.head.run(cancel_argv(), idempotent=True, timeout=60)
+    """Disarm this cluster's autostop; True when it was armed (another cluster's, on the same
+    head, is left alone). Needs nothing on the head but bash (``stop`` disarms it this way
+    too)."""
+    answer = site.head.run(cancel_argv(site.cluster), idempotent=True, timeout=60)
     answer.check("cancelling autostop")
     return answer.stdout.strip().endswith("cancelled")
 
 
-def cancel_argv() -> list[str]:
-    """Removes the order; the watcher sees it gone within half a second, and records that."""
-    return ["bash", "-c", 'f="$HOME/.jobwaiter/watch/autostop.json"; '
-                          'if [ -f "$f" ]; then rm -f "$f" && echo cancelled; '
-                          'else echo not-armed; fi', "jw"]
+def cancel_argv(cluster: str) -> list[str]:
+    """Removes the order when it is ``cluster``'s; the watcher sees it gone within half a
+    second, and records that."""
+    return ["bash", "-c", 'w="$HOME/.jobwaiter/watch"; f=$w/autostop.json; '
+                          'c=$(cat "$w/autostop.cluster" 2>/dev/null); '
+                          'if [ -n "$c" ] && [ "$c" != "$1" ]; then echo "other $c"; '
+                          'elif [ -f "$f" ]; then rm -f "$f" && echo cancelled; '
+                          'else echo not-armed; fi', "jw", cluster]
 
 
 def _typed(seconds: float) -> str:

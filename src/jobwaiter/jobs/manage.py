@@ -26,9 +26,14 @@ from jobwaiter.waiters.loop import WaitLoop
 DAY = 86400.0
 
 
+def cluster_records(site: JobSite, names: list[str] | None = None) -> list[JobRecord]:
+    """The records of this cluster's jobs on the node (another config's are not seen)."""
+    return [r for r in read_records(site.head, names) if r.of_cluster(site.cluster)]
+
+
 def get_record(site: JobSite, name: str) -> JobRecord:
     """The record of the job ``name`` names: any form of JOB (``jobs/names.py``)."""
-    records = read_records(site.head, records_to_read(name))
+    records = cluster_records(site, records_to_read(name))
     return resolve_job(name, records, site.cluster, site.where)
 
 
@@ -126,7 +131,7 @@ def wait_jobs(
     head watches are followed together, with one call at a time on the head; the others are
     waited for in threads that share the node's one connection."""
     if names is None:
-        records = [r for r in read_records(site.head) if r.running]
+        records = [r for r in cluster_records(site) if r.running]
     else:
         records = [get_record(site, n) for n in dict.fromkeys(names)]
     results: dict[str, JobResult] = {}
@@ -212,12 +217,12 @@ def list_jobs_and_autostop(
 ) -> tuple[list[JobRecord], AutostopState | None]:
     """``list_jobs``, and autostop as the node shows it (read in the same call)."""
     text = read_dump(site.head)
-    records = parse_dump(text)
+    records = [r for r in parse_dump(text) if r.of_cluster(site.cluster)]
     records.sort(key=_started, reverse=True)
     if not include_old:
         cutoff = time.time() - DAY
         records = [r for r in records if r.running or _started(r) >= cutoff]
-    return records, parse_autostop(text)
+    return records, parse_autostop(text, site.cluster)
 
 
 def _started(record: JobRecord) -> float:
@@ -231,7 +236,7 @@ def prune_jobs(site: JobSite, older_than: float) -> list[str]:
     """Remove the records and logs of ended jobs started more than ``older_than`` seconds
     ago. Running jobs are never removed (the head checks again before removing)."""
     cutoff = time.time() - older_than
-    names = [r.name for r in read_records(site.head)
+    names = [r.name for r in cluster_records(site)
              if not r.running and _started(r) < cutoff]
     if not names:
         return []
@@ -324,7 +329,7 @@ def disarm_jobs(site: JobSite, names: list[str] | None) -> list[tuple[str, str]]
     stop already claimed by whoever runs it is too late. Returns ``(job, what)``, ``what``
     one of "disarmed", "already disarmed", "nothing armed", "too late: ..."."""
     if names is None:
-        records = [r for r in read_records(site.head) if r.stop_armed]
+        records = [r for r in cluster_records(site) if r.stop_armed]
     else:
         records = [get_record(site, n) for n in names]
     done = []

@@ -83,7 +83,7 @@ def look(site: JobSite, job: str) -> tuple[list[str], bool]:
     disarmed = False
     for node, records in zip(site.nodes, for_each(site.nodes, read)):
         for r in records or ():
-            if r.meta.get("cluster", site.cluster) != site.cluster:
+            if not r.of_cluster(site.cluster):
                 continue  # another cluster's job on the same machine
             if r.name == job and node.id == site.node.id:
                 # Its own leftovers are its outcome's (lost_running), looked at apart.

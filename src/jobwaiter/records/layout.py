@@ -99,6 +99,11 @@ class JobRecord:
     #: Who claimed the stop after the job ("" nobody yet; "disarmed" by ``disarm``).
     stop_claim: str = ""
 
+    def of_cluster(self, cluster: str) -> bool:
+        """The job belongs to ``cluster`` (a record without a cluster name, from an older
+        jobwaiter, belongs to any): two configs on one machine never see each other's."""
+        return bool(self.meta.get("cluster", cluster) == cluster)
+
     @property
     def session(self) -> str | None:
         kind = self.meta.get("session")

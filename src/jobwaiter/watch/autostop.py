@@ -39,6 +39,9 @@ from jobwaiter.watch.workers import this_head, worker_node
 ORDER = "autostop.json"
 STATE = "autostop.state"
 CLAIM = "autostop.claim"
+#: The cluster whose autostop it is, one fact (``control.sh`` and the dump read it): another
+#: cluster's config on the same head neither cancels nor sees it.
+CLUSTER = "autostop.cluster"
 
 
 def path(name: str) -> Path:
@@ -231,19 +234,29 @@ def fire(order: dict[str, Any], look: Lookout) -> bool:
 
 
 def arm(order: dict[str, Any]) -> None:
-    """Record the order (armed from now: the idle clock starts again)."""
+    """Record the order (armed from now: the idle clock starts again). ValueError for an
+    order that does not hold, or while another cluster's autostop is armed here."""
     idle = float(order["idle"])
     if not idle > 0:
         raise ValueError("the idle time must be more than zero")
     if order.get("wait_for") not in WAIT_FOR:
         raise ValueError(f"wait_for must be one of {', '.join(WAIT_FOR)}")
-    StopPlan.from_dict(order["stop"])
+    cluster = StopPlan.from_dict(order["stop"]).cluster
+    owner = owner_cluster()
+    if armed() and owner and owner != cluster:
+        raise ValueError(f"autostop is armed for cluster {owner} on this head; cancel it "
+                         "with that cluster's config first")
     order["armed_at"] = time.time()
     files.ensure_dir(files.watch_dir())
+    files.write_private(path(CLUSTER), cluster + "\n")
     files.write_private(path(ORDER), json.dumps(order) + "\n")
     if path(CLAIM).exists():
         os.unlink(str(path(CLAIM)))
     write_state(order, watcher=None, checked_at=None, busy=[], idle_since=None)
+
+
+def owner_cluster() -> str:
+    return (files.read_text(path(CLUSTER)) or "").strip()
 
 
 def cancel() -> bool:

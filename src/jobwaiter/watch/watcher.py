@@ -20,6 +20,7 @@ from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.run import finish_wait, read_record
 from jobwaiter.jobs.site import JobSite
 from jobwaiter.jobs.stop import settle
+from jobwaiter.jobs.transaction import read_journal, stop_cluster
 from jobwaiter.jobs.watch import HEAD_STOP_BEGAN
 from jobwaiter.records import JOBS_DIR
 from jobwaiter.sessions import kill_argv
@@ -300,6 +301,11 @@ def serve(idle_exit: float = IDLE_EXIT) -> int:
                         f"{os.getpid()} {files.boot_id()} {__version__}\n")
     files.log(f"watcher started (jobwaiter {__version__})")
     threads: dict[str, threading.Thread] = {}
+    for cluster in _open_stops():
+        resume = threading.Thread(target=_resume_stop, args=(cluster,), daemon=True,
+                                  name=f"stop-{cluster}")
+        threads[f"stop {cluster}"] = resume
+        resume.start()
     idle_since = time.monotonic()
     lookout: threading.Thread | None = None
     while True:
@@ -329,6 +335,42 @@ def serve(idle_exit: float = IDLE_EXIT) -> int:
     files.log("watcher exits: nothing to watch, autostop not armed")
     os.close(lock)
     return 0
+
+
+def _open_stops() -> list[str]:
+    """The clusters whose stop was begun on this head and not ended (its owner may have been
+    killed: the stop is taken over once its lease has run out)."""
+    base = files.home() / ".jobwaiter" / "clusters"
+    try:
+        found = sorted(p.parent.name[:-len(".stop")] for p in base.glob("*.stop/token"))
+    except OSError:
+        return []
+    return [c for c in found if not (base / f"{c}.stop" / "outcome").exists()]
+
+
+def _resume_stop(cluster: str) -> None:
+    """Finish a stop that its owner left, when the head can reach every node it stops."""
+    head = this_head()
+    try:
+        journal = read_journal(head, cluster)
+        saved = journal.plan if isinstance(journal.plan, dict) else {}
+        if not journal.open or "stop" not in saved:
+            return
+        plan = StopPlan.from_dict(saved["stop"])
+        workers = [worker_node(w) for w in saved.get("workers") or ()]
+        reached = {w.id for w in workers}
+        if any(w.commands and w.node not in reached for w in plan.workers):
+            files.log(f"stop of cluster {cluster} left by {journal.owner}: the head cannot "
+                      "reach its workers; the next client command finishes it")
+            return
+        report = stop_cluster(plan, (head, *workers), f"the head's watch, resuming the stop "
+                              f"of {journal.owner}", saved=saved)
+        files.log(f"stop of cluster {cluster} resumed: {report.state}: {report.detail}")
+    except Exception as exc:  # logged; a client command finishes it otherwise
+        files.log(f"resuming the stop of cluster {cluster} failed: "
+                  f"{type(exc).__name__}: {exc}")
+    finally:
+        head.transport.close()
 
 
 def _autostop() -> None:

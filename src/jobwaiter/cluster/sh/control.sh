@@ -9,8 +9,12 @@ shift 2
 case $action in start) target=started ;; stop) target=stopped ;; *) exit 2 ;; esac
 f=$HOME/.jobwaiter/clusters/$name.state
 mkdir -p "${f%/*}"
-# Any stop disarms autostop (first: the stop commands may power the node off).
-[ "$action" = start ] || rm -f "$HOME/.jobwaiter/watch/autostop.json"
+# Any stop of the cluster disarms its autostop (first: the stop commands may power the node
+# off); another cluster's, on the same machine, stays.
+owner=$(cat "$HOME/.jobwaiter/watch/autostop.cluster" 2>/dev/null)
+if [ "$action" = stop ] && { [ -z "$owner" ] || [ "$owner" = "$name" ]; }; then
+  rm -f "$HOME/.jobwaiter/watch/autostop.json"
+fi
 if [ "$(cat "$f" 2>/dev/null)" = "$target" ]; then echo "already $target"; exit 0; fi
 rc=0
 for cmd in "$@"; do

@@ -8,6 +8,9 @@ whole() { text=; IFS= read -r -d '' text < "$1" 2>/dev/null; :; }
 w=$HOME/.jobwaiter/watch
 if [ $# -eq 0 ] && { [ -f "$w/autostop.json" ] || [ -s "$w/autostop.state" ]; }; then
   if [ -f "$w/autostop.json" ]; then echo "autostop_armed yes"; else echo "autostop_armed no"; fi
+  if [ -s "$w/autostop.cluster" ]; then
+    first_line "$w/autostop.cluster"; printf 'autostop_cluster %s\n' "$line"
+  fi
   if [ -s "$w/autostop.state" ]; then
     first_line "$w/autostop.state"; printf 'autostop_state %s\n' "$line"
   fi
@@ -19,6 +22,15 @@ if [ $# -eq 0 ] && { [ -f "$w/autostop.json" ] || [ -s "$w/autostop.state" ]; };
     echo "autostop_watcher yes"
   else
     echo "autostop_watcher no"
+  fi
+fi
+# Whether a watcher runs (it holds its lock for its whole life): what a stop "armed on the
+# head" relies on.
+if [ $# -eq 0 ]; then
+  if [ -f "$w/watcher.lock" ] && ! flock -s -n "$w/watcher.lock" true 2>/dev/null; then
+    echo "watcher_running yes"
+  else
+    echo "watcher_running no"
   fi
 fi
 cd "$HOME/.jobwaiter/jobs" 2>/dev/null || exit 0
