@@ -121,6 +121,6 @@ def test_without_a_way_to_the_workers_the_client_watches(ssh, cli) -> None:  # t
     r = cli("exec", str(config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y",
             "--json")
     assert r.code == 0, r.err
-    assert "watching from this client: stopping the workers needs the head" in r.err
+    assert "watching from this client: the stop needs the head to reach the workers" in r.err
     assert r.json["stop"]["ok"] is True
     assert _worker_logs(ssh) == ["stopped\n", "stopped\n"]

@@ -390,11 +390,11 @@ def check_reach(site: JobSite, path: str, workers: list[dict[str, Any]]) -> None
     answer = site.head.run(run_argv(path, "reach"), input=json.dumps(workers).encode(),
                            timeout=90, idempotent=True)
     lines = [ln.split(maxsplit=2) for ln in answer.stdout.splitlines()]
-    failed = [f"{w[1]}: {w[2] if len(w) > 2 else 'refused'}" for w in lines
-              if w[:1] == ["fail"] and len(w) > 1]
+    failed = [w[2] if len(w) > 2 and w[1] in w[2] else f"{w[1]}: {w[2] if len(w) > 2 else '?'}"
+              for w in lines if w[:1] == ["fail"] and len(w) > 1]
     reached = {w[1] for w in lines if w[:1] == ["ok"] and len(w) > 1}
     missing = [str(w["id"]) for w in workers if str(w["id"]) not in reached
-               and not any(f.startswith(f"{w['id']}:") for f in failed)]
+               and not any(str(w["id"]) in f for f in failed)]
     failed += [f"{m}: no answer" for m in missing]
     if failed or not answer.ok:
         how = site.config.get("head_to_workers") or {}

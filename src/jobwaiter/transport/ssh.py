@@ -91,6 +91,8 @@ class SSHTarget:
     #: Extra ``-o Key=Value``, given before ours: for ssh the first value of an option wins.
     options: tuple[tuple[str, str], ...] = ()
     ssh: str = "ssh"
+    #: The settings that give the login, named in the hint when it is refused.
+    credentials: str = "auth.ssh_user and auth.ssh_private_key"
 
     @property
     def label(self) -> str:
@@ -318,7 +320,7 @@ class SSHTransport:
                               f"{_last_line(stderr)}")
         if any(p in stderr for p in _LOGIN_REFUSED):
             raise AccessError(f"{self.node} refused the login ({_last_line(stderr)}); check "
-                              "auth.ssh_user and auth.ssh_private_key")
+                              f"{t.credentials}")
 
     def _after_255(self, stderr: str) -> None:
         """Raise _ConnectionFailed unless the 255 was the remote command's own status."""
