@@ -159,7 +159,7 @@ def test_a_stop_waits_for_the_other_jobs_then_runs(env, cli) -> None:  # type: i
     # The client's answer: the job's result; the head keeps the stop until `other` ends.
     assert r.json["stop"]["state"] == "deferred" and r.json["stop"]["ran"] is False, r.json
     assert r.json["stop"]["detail"] == f"stop deferred: waiting for {other}"
-    assert f"stop: stop deferred: waiting for {other}" in r.err
+    assert f"jobwaiter: stop deferred: waiting for {other}\n" in r.err
     assert _stopped(env) == []
     wait_for(lambda: _stopped(env) == ["stopped"], timeout=30)
     stopped_at = (env.home / "cluster.log").stat().st_mtime

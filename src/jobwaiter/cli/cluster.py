@@ -12,7 +12,7 @@ from jobwaiter.cli.common import (
     quiet_option,
     yes_option,
 )
-from jobwaiter.cli.output import TerminalReporter, echo_json, error_line
+from jobwaiter.cli.output import TerminalReporter, echo_json, stop_line
 from jobwaiter.plugins import runtime_names
 from jobwaiter.waiters.registry import available
 
@@ -70,10 +70,9 @@ def stop_cmd(config: str, cluster_name: str | None, yes: bool, quiet: bool,
         for step in report.nodes:
             if step.detail:
                 reporter.phase(f"{step.node}: {step.detail}")
+        stop_line(reporter, report)
         if report.state in ("failed", "interrupted"):
-            error_line(reporter, report.detail)
             raise click.exceptions.Exit(1)
-        reporter.phase(report.detail)
 
 
 @click.command("waiters")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from jobwaiter.cli.output import TerminalReporter, echo_json, error_line
+from jobwaiter.cli.output import TerminalReporter, echo_json, error_line, stop_line
 from jobwaiter.errors import UsageError
 
 if TYPE_CHECKING:
@@ -56,10 +56,7 @@ def finish(result: NodesResult, reporter: TerminalReporter, as_json: bool) -> in
         else:
             error_line(reporter, line)
     if result.stop is not None:
-        if result.stop.state in ("failed", "interrupted"):
-            error_line(reporter, f"stop: {result.stop.detail}")
-        else:
-            reporter.phase(f"stop: {result.stop.detail}")
+        stop_line(reporter, result.stop)
     failed = result.failed
     if not failed and result.ok:
         reporter.phase(f"result: succeeded on all {len(result.runs)} nodes")

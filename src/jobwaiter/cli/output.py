@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from jobwaiter.cli import style
-from jobwaiter.jobs.result import JobResult, Outcome
+from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.outcome import (
     EXIT_INTERRUPTED,
     EXIT_LOST,
@@ -231,11 +231,7 @@ def print_result(
     for note in result.notes:
         reporter.warn(note)
     if result.stop is not None:
-        # What became of the stop, in one line.
-        if result.stop.state in ("failed", "interrupted"):
-            error_line(reporter, f"stop: {result.stop.detail}")
-        else:
-            reporter.phase(f"stop: {result.stop.detail}")
+        stop_line(reporter, result.stop)
     if log_tail is not None:
         print_log_tail(reporter, result.log_path or "the log", log_tail)
     rest = ""
@@ -259,6 +255,15 @@ def print_result(
             reporter.phase(f"to cancel a stop armed for it: {disarm}")
     elif result.outcome is Outcome.UNREACHABLE and resume:
         error_line(reporter, f"the job may still be running; to wait for it: {resume}")
+
+
+def stop_line(reporter: TerminalReporter, stop: StopReport) -> None:
+    """What became of the stop, in one line (a failure line when it failed or was cut off)."""
+    line = stop.detail if stop.detail.startswith("stop ") else f"stop: {stop.detail}"
+    if stop.state in ("failed", "interrupted"):
+        error_line(reporter, line)
+    else:
+        reporter.phase(line)
 
 
 def print_log_tail(reporter: TerminalReporter, where: str, lines: list[str]) -> None:

@@ -6,6 +6,7 @@ A ``Cluster`` owns the config, the provider's nodes and the runtimes; for each j
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,7 +23,7 @@ from jobwaiter.cluster.nodes import control_on_workers, find_node
 from jobwaiter.cluster.providers import Provider, provider_for
 from jobwaiter.cluster.status import ClusterStatus, cluster_status
 from jobwaiter.durations import parse_duration
-from jobwaiter.errors import JobwaiterError, UsageError
+from jobwaiter.errors import JobwaiterError, TransportError, UsageError
 from jobwaiter.jobs import autostop, listing, manage, watch
 from jobwaiter.jobs.autostop import AutostopState
 from jobwaiter.jobs.events import NullReporter, Reporter
@@ -234,10 +235,12 @@ class Cluster:
             journal = read_journal(head, self.name)
         return journal
 
-    def check_launch(self, start: bool) -> None:
-        """Before a job is launched: an interrupted stop is finished, and a stopped cluster
-        refuses new jobs (UsageError) unless ``start`` starts it first."""
-        journal = self.stop_journal()
+    def check_launch(self, start: bool, resume: bool = True) -> None:
+        """Before a job is launched: an interrupted stop is finished (unless not ``resume``:
+        a dry run changes nothing), and a stopped cluster refuses new jobs (UsageError)
+        unless ``start`` starts it first."""
+        journal = self.stop_journal() if resume else read_journal(self.provider.head(),
+                                                                   self.name)
         if journal.stopped and not start:
             where = f"'jobwaiter start {self.source}'" if self.source else "jobwaiter start"
             raise UsageError(f"cluster {self.name} is stopped (since "
@@ -363,7 +366,12 @@ class Cluster:
             prepared = prepare_submit(script, list(args), runner)
             request = with_runtime(replace(request, command=prepared.command), runner)
         site = self._job_site(request)
-        return watch.where(site, plan_job(site, request), request)
+        plan = plan_job(site, request)
+        # A stopped cluster is refused as a run refuses it; a head that cannot be reached
+        # leaves the plan to be shown (a dry run needs no head).
+        with contextlib.suppress(TransportError):
+            self.check_launch(request.start, resume=False)
+        return watch.where(site, plan, request)
 
     def _start_with_watch(self, site: JobSite, plan: JobPlan,
                           req: JobRequest) -> watch.HeadWatch | None:
