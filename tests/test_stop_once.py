@@ -170,10 +170,13 @@ def test_kill_disarms_the_stop_and_kill_stop_keeps_it(env, cli) -> None:  # type
 
 def test_a_stopped_cluster_refuses_new_jobs_until_started(env, cli) -> None:  # type: ignore[no-untyped-def]
     assert cli("stop", str(env.config), "-y").code == 0
+    (env.home / "job.sh").write_text("echo hi\n")
     before = sorted(p.name for p in env.jobs.glob("*")) if env.jobs.exists() else []
     for argv in (["exec", str(env.config), "true"],
                  ["exec", str(env.config), "true", "--tmux", "--job-waiter=tmux"],
-                 ["exec", str(env.config), "true", "--all-nodes"]):
+                 ["exec", str(env.config), "true", "--all-nodes"],
+                 ["exec", str(env.config), "true", "--dry-run"],
+                 ["submit", str(env.config), "--tmux", str(env.home / "job.sh")]):
         r = cli(*argv)
         assert r.code == 2, (argv, r.err)
         lines = r.err.strip().splitlines()
