@@ -148,7 +148,9 @@ def watched(
             site.reporter.warn(f"the head's watcher did not take the job ({exc}); this "
                                "client waits for it")
             break
-        if pid != "?":
+        if pid == "done":
+            site.reporter.phase(f"the head has watched job {plan.name} to its end")
+        elif pid != "?":
             site.reporter.phase(f"the head watches job {plan.name} (watcher pid {pid})"
                                 + (" and stops the cluster once it has ended and nothing "
                                    "else runs" if plan.stop else ""))

@@ -109,6 +109,7 @@ def arm(text: str) -> int:
             return text.split()[0]
         return None
 
+    files.nudge()
     pid = _until_taken(taken)
     if pid is None:
         print("not-watching the watcher did not take the job in time (see "
@@ -256,6 +257,7 @@ def autostop_command(action: str, text: str) -> int:
             return str(state.get("watcher"))
         return None
 
+    files.nudge()
     pid = _until_taken(taken)
     if pid is None:
         other = _other_code()
@@ -303,7 +305,9 @@ def main(argv: list[str]) -> int:
     if command == "reach":
         return reach(sys.stdin.read())
     if command == "ensure":
-        if not files.watcher_running():
+        if files.watcher_running():
+            files.nudge()
+        else:
             _spawn_watcher()
         return 0
     if command == "follow":

@@ -55,7 +55,11 @@ FOLLOWED_WITHIN = 1.0
 #: ``--max-runtime``: marks the record when the head killed the job for running too long.
 MAX_RUNTIME = "max_runtime"
 KILL_GRACE = 10.0
+#: How often the watcher looks for new orders when nobody tells it (``nudge``: SIGUSR1).
 SCAN_EVERY = 0.5
+
+
+_wake = threading.Event()
 
 
 class FileReporter:
@@ -297,6 +301,9 @@ def serve(idle_exit: float = IDLE_EXIT) -> int:
     except OSError:
         os.close(lock)
         return 0
+    # A new order is taken at once when its writer says so (files.nudge), not at the next scan.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGUSR1, lambda signum, frame: _wake.set())
     files.write_private(files.watch_dir() / "watcher.pid",
                         f"{os.getpid()} {files.boot_id()} {__version__}\n")
     files.log(f"watcher started (jobwaiter {__version__})")
@@ -331,7 +338,8 @@ def serve(idle_exit: float = IDLE_EXIT) -> int:
         elif time.monotonic() - idle_since > idle_exit and not _orders() \
                 and not autostop.armed():
             break
-        time.sleep(SCAN_EVERY)
+        _wake.wait(SCAN_EVERY)
+        _wake.clear()
     files.log("watcher exits: nothing to watch, autostop not armed")
     os.close(lock)
     return 0
