@@ -15,7 +15,7 @@ import pytest
 from jobwaiter import Cluster
 from jobwaiter.errors import UsageError
 from jobwaiter.sessions.present import parse_present, present_argv
-from polling import wait_for
+from polling import looked_past_the_idle_time, wait_for
 
 STOP_LOG = "cluster.log"
 
@@ -31,23 +31,6 @@ def _watch(env) -> Path:  # type: ignore[no-untyped-def]
 
 def _state(env) -> dict:  # type: ignore[no-untyped-def, type-arg]
     return json.loads((_watch(env) / "autostop.state").read_text())  # type: ignore[no-any-return]
-
-
-def _looked_past_the_idle_time(env) -> None:  # type: ignore[no-untyped-def]
-    """Return once the watcher has looked twice since the armed idle time ran out (a stop
-    due at the first look would have been made by the second), or once it stopped. Called
-    after arming, which returns once the watcher has looked: its idle clock, had it found
-    the cluster idle, started before now."""
-    deadline = time.time() + _state(env)["idle"]
-    first: list[float] = []
-
-    def looked() -> bool:
-        at = _state(env).get("checked_at") or 0.0
-        if at >= deadline and not first:
-            first.append(at)
-        return bool(_stopped(env)) or (bool(first) and at > first[0])
-
-    wait_for(looked, timeout=30)
 
 
 def _logins_here() -> list[str]:
@@ -108,7 +91,7 @@ def test_an_attached_tmux_client_keeps_the_cluster_up(env, cli) -> None:  # type
         r = cli("autostop", str(env.config), "--idle", "3s")
         assert r.code == 0, r.err
         assert "a tmux client is attached to session work" in r.out, r.out
-        _looked_past_the_idle_time(env)
+        looked_past_the_idle_time(_watch(env) / "autostop.state", lambda: _stopped(env))
         assert _stopped(env) == [], "stopped under an attached client"
         # --wait-for jobs: an attached client no longer counts.
         r = cli("autostop", str(env.config), "--idle", "3s", "--wait-for", "jobs")
@@ -130,7 +113,7 @@ def test_an_attached_screen_client_keeps_the_cluster_up(env, cli) -> None:  # ty
         r = cli("autostop", str(env.config), "--idle", "3s")
         assert r.code == 0, r.err
         assert "a screen client is attached to session edit" in r.out, r.out
-        _looked_past_the_idle_time(env)
+        looked_past_the_idle_time(_watch(env) / "autostop.state", lambda: _stopped(env))
         assert _stopped(env) == [], "stopped under an attached client"
     finally:
         os.killpg(client.pid, signal.SIGKILL)
