@@ -1,6 +1,7 @@
 # Set-up on a fresh machine (Debian/Ubuntu, as root or with sudo):
 #   make demo   installs what is needed and runs a background job on the local provider
 #   make test   installs the test dependencies and runs the whole test suite
+#   make test-fast   the tests that need no head, sshd or engine: the tier to run while working
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ VENV_PACKAGES := python3 python3-venv
 # What the tests add: private sshd servers, a URL to download from, and a private Slurm.
 TEST_PACKAGES := $(HEAD_PACKAGES) openssh-server openssh-client curl slurm-wlm
 
-.PHONY: demo test head-packages test-packages apt-test-packages venv test-deps lint bench clean
+.PHONY: demo test test-fast head-packages test-packages apt-test-packages venv test-deps lint bench clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -56,11 +57,22 @@ demo: head-packages venv
 	  --tmux --job-waiter=tmux
 	@echo "--- the job's log:"; cat ~/user/logs/$$(ls -t ~/user/logs | head -1)
 
-test-deps: test-packages venv
+# The test extras, installed again only when pyproject.toml has changed.
+$(VENV)/.test-deps: $(BIN)/jobwaiter pyproject.toml
 	$(BIN)/pip install -q -e '.[test,engines]'
+	@touch $@
+
+test-deps: test-packages $(VENV)/.test-deps
 
 test: test-deps
 	$(BIN)/pytest -q
+
+# The tiers are markers set by tests/conftest.py from what a test uses: head (tmux, screen,
+# jobs on the local provider), ssh (the private sshd farm), engine (Spark, Ray, Slurm).
+FAST_TIER := not head and not ssh and not engine
+
+test-fast: test-deps
+	$(BIN)/pytest -q -m "$(FAST_TIER)"
 
 # Code that runs on the head (the head's watch included) must work with python3 3.8
 # (tests/test_head_python.py runs it).

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from jobwaiter.cli.main import run as cli_run
+from tiers import tiers
 
 LOCAL_YAML = """\
 cluster_name: test
@@ -28,6 +29,13 @@ head_start_commands:
 head_stop_commands:
   - echo stopped >> ~/cluster.log
 """
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tiers (tests/tiers.py): from its module and its fixtures."""
+    for item in items:
+        for mark in sorted(tiers(item.path, getattr(item, "fixturenames", ()))):
+            item.add_marker(mark)
 
 
 @dataclass

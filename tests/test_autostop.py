@@ -15,7 +15,7 @@ import pytest
 from jobwaiter import Cluster
 from jobwaiter.errors import UsageError
 from jobwaiter.sessions.present import parse_present, present_argv
-from polling import wait_for
+from polling import looked_past_the_idle_time, wait_for
 
 STOP_LOG = "cluster.log"
 
@@ -91,7 +91,7 @@ def test_an_attached_tmux_client_keeps_the_cluster_up(env, cli) -> None:  # type
         r = cli("autostop", str(env.config), "--idle", "3s")
         assert r.code == 0, r.err
         assert "a tmux client is attached to session work" in r.out, r.out
-        time.sleep(8)
+        looked_past_the_idle_time(_watch(env) / "autostop.state", lambda: _stopped(env))
         assert _stopped(env) == [], "stopped under an attached client"
         # --wait-for jobs: an attached client no longer counts.
         r = cli("autostop", str(env.config), "--idle", "3s", "--wait-for", "jobs")
@@ -113,7 +113,7 @@ def test_an_attached_screen_client_keeps_the_cluster_up(env, cli) -> None:  # ty
         r = cli("autostop", str(env.config), "--idle", "3s")
         assert r.code == 0, r.err
         assert "a screen client is attached to session edit" in r.out, r.out
-        time.sleep(7)
+        looked_past_the_idle_time(_watch(env) / "autostop.state", lambda: _stopped(env))
         assert _stopped(env) == [], "stopped under an attached client"
     finally:
         os.killpg(client.pid, signal.SIGKILL)

@@ -249,10 +249,11 @@ def test_stop_foreground(env, cli) -> None:
 
 def test_stop_after_waiters_even_when_lost(env, cli) -> None:
     import subprocess
-    import time
 
-    def kill_later() -> None:
-        time.sleep(1)
+    from polling import wait_for
+
+    def kill_later() -> None:  # once the job runs in its session
+        wait_for(lambda: any(env.jobs.glob("*/pid")), timeout=20)
         subprocess.run(["tmux", "kill-server"], check=False)
 
     threading.Thread(target=kill_later, daemon=True).start()

@@ -35,8 +35,10 @@ def test_resume_after_timeout(env, cli, kind: str) -> None:
 def test_resume_after_ctrl_c(env, jobwaiter_argv: list[str]) -> None:
     """A real Ctrl-C (SIGINT to the jobwaiter process) while it waits: exit 130, the job keeps
     running, and `wait` picks it up."""
+    gate = env.home / "go"  # the job runs until the test opens it, however slow the machine
     proc = subprocess.Popen(
-        [*jobwaiter_argv, "exec", str(env.config), "sleep 2; echo finished", "--tmux",
+        [*jobwaiter_argv, "exec", str(env.config),
+         f"while [ ! -e {gate} ]; do sleep 0.05; done; echo finished", "--tmux",
          "--job-waiter=tmux", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: env.jobs.exists() and any((d / "pid").exists() for d in env.jobs.iterdir()))
@@ -49,6 +51,7 @@ def test_resume_after_ctrl_c(env, jobwaiter_argv: list[str]) -> None:
     name = data["session"]
     assert f"jobwaiter wait {env.config} {name}" in err
     assert env.status(name) is None, "the job must keep running"
+    gate.touch()
     r = subprocess.run([*jobwaiter_argv, "wait", str(env.config), name, "--json"],
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 0

@@ -9,7 +9,7 @@ import time
 
 from sshd import user
 
-from polling import wait_for
+from polling import looked_past_the_idle_time, wait_for
 
 STOP = ("head_stop_commands:\n  - echo stopped >> ~/cluster.log\n"
         "worker_stop_commands:\n  - echo stopped >> ~/worker.log\n")
@@ -69,7 +69,8 @@ def test_an_interactive_login_on_the_head_keeps_the_cluster_up(ssh, cli) -> None
                 break
             time.sleep(0.2)
         assert r is not None and r.code == 0 and "logged in on pts/" in r.out, r
-        time.sleep(8)
+        looked_past_the_idle_time(head.home / ".jobwaiter" / "watch" / "autostop.state",
+                                  lambda: _log(head, "cluster.log"))
         assert _log(head, "cluster.log") == [], "stopped under a logged-in user"
     finally:
         login.kill()
