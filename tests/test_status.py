@@ -16,6 +16,7 @@ from jobwaiter.cluster.cluster import Cluster
 from jobwaiter.cluster.providers import Node
 from jobwaiter.cluster.status import ClusterStatus, cluster_status
 from jobwaiter.errors import TransportError
+from jobwaiter.jobs.transaction import Journal
 from jobwaiter.runtimes import configured_runtimes
 from jobwaiter.transport.base import CommandResult
 from jobwaiter.transport.mock import MockTransport
@@ -171,7 +172,7 @@ def test_an_unreachable_worker_is_shown_and_not_tried_again() -> None:
     fake = SimpleNamespace(
         name="lab", provider=SimpleNamespace(head=lambda: head),
         workers=[worker], config=SimpleNamespace(provider=SimpleNamespace(type="ssh")),
-        runtimes=configured_runtimes(config))
+        runtimes=configured_runtimes(config), stop_journal=Journal)
     got = cluster_status(fake)  # type: ignore[arg-type]
     assert got.reachable and got.state == "started"
     assert [(n.id, n.reachable, n.state) for n in got.nodes] == [

@@ -39,7 +39,7 @@ COMMANDS = {
     "start": ("jobwaiter.cli.cluster", "start_cmd",
               "Run the cluster's start commands (nothing if it is already started)."),
     "stop": ("jobwaiter.cli.cluster", "stop_cmd",
-             "Run the cluster's stop commands (nothing if it is already stopped)."),
+             "Stop the cluster: its runtimes and stop commands, the workers' first, then..."),
     "status": ("jobwaiter.cli.status", "status_cmd",
                "Show the cluster at a glance: reachable, state, runtimes, jobs, armed stops."),
     "waiters": ("jobwaiter.cli.cluster", "waiters_cmd",
