@@ -270,7 +270,9 @@ def test_quiet_success_prints_nothing(env, cli) -> None:
         r = cli(*argv, "-q") if argv[0] != "submit" else cli(*argv)
         assert r.code == 0, (argv, r.err)
         assert r.err == "", argv
-    # A foreground job's own output is the job's, not ours: -q does not hide it.
+    # A foreground job's own output is the job's, not ours: -q does not hide it (the cluster,
+    # stopped above, is started again first).
+    assert cli("start", str(env.config), "-q").code == 0
     assert cli("exec", str(env.config), "echo hi", "-q").out.splitlines() == ["hi"]
 
 

@@ -335,7 +335,15 @@ def test_stop_is_exact_and_leaves_no_ray_process(ray: Ray, cli) -> None:  # type
     assert mine == [], "a Ray process of this cluster outlived stop"
     assert not ray.pidfile.exists()
     again = jobwaiter("stop", str(ray.config), "-y")
-    assert again.returncode == 0 and "head not running" in again.stderr
-    r = cli("exec", str(ray.config), "true", "--job-waiter", "ray", "--job-timeout", "3")
+    # A stopped cluster is not stopped again: nothing runs, and it says so.
+    assert again.returncode == 0 and "already stopped" in again.stderr
+    assert "not running" not in again.stderr
+    # The cluster as a crash leaves it: recorded started, its head gone.
+    state = ray.home / ".jobwaiter" / "clusters" / "ray-test.state"
+    state.write_text("started\n")
+    try:
+        r = cli("exec", str(ray.config), "true", "--job-waiter", "ray", "--job-timeout", "3")
+    finally:
+        state.write_text("stopped\n")
     assert r.code == 124
     assert "unreachable (Connection refused), retrying" in r.err

@@ -73,15 +73,17 @@ def test_records_are_private_and_the_environment_isolated_over_ssh(ssh, cli) -> 
     assert ssh.head.tmux("has-session", "-t", f"={r.json['session']}").returncode != 0
 
 
-def test_a_lost_job_with_survivors_is_not_stopped_over_ssh(ssh, cli) -> None:
+def test_a_lost_job_with_survivors_defers_the_stop_over_ssh(ssh, cli) -> None:
     import os
     import signal
     import threading
 
     from polling import wait_for
 
-    config = str(ssh.config)
+    config = str(ssh.write_config(
+        extra="head_stop_commands:\n  - date +%s.%N >> ~/stopped.at\n"))
     pid_file = ssh.head.home / "job.pid"
+    left = ssh.head.home / "left.at"
 
     def kill_wrapper() -> None:
         wait_for(lambda: pid_file.exists(), timeout=20)
@@ -90,10 +92,14 @@ def test_a_lost_job_with_survivors_is_not_stopped_over_ssh(ssh, cli) -> None:
 
     t = threading.Thread(target=kill_wrapper)
     t.start()
-    r = cli("exec", config, f"trap '' HUP; echo $$ > {pid_file}; sleep 5", "--tmux",
-            "--job-waiter=tmux", "--json", "--stop", "-y")
+    # The job's process outlives its wrapper (it ignores the hangup) for 4 s.
+    r = cli("exec", config, f"trap '' HUP; echo $$ > {pid_file}; sleep 4; date +%s.%N > {left}",
+            "--tmux", "--job-waiter=tmux", "--json", "--stop", "-y")
     t.join()
-    assert r.code == 125 and r.json["outcome"] == "lost_running", r.err
-    assert r.json["stop"]["ran"] is False
-    k = cli("kill", config, r.json["session"], "--grace", "1")
-    assert k.code == 0 and "lost" in k.err, k.err
+    assert r.code == 125 and r.json["outcome"] == "lost", r.err
+    assert "stop deferred: waiting for the processes left of this job" in r.err
+    assert r.json["message"].endswith("; the processes it left have ended since"), r.json
+    assert r.json["message"].count("still run") == 1, r.json
+    assert r.json["stop"]["state"] == "done", r.json
+    stopped = float((ssh.head.home / "stopped.at").read_text().split()[0])
+    assert stopped >= float(left.read_text()), "stopped under a process of the job"

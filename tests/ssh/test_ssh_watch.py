@@ -21,7 +21,7 @@ def _stopped(ssh) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_client_killed_the_head_stops_once_after_the_end(ssh, cli) -> None:  # type: ignore[no-untyped-def]
-    config = ssh.write_config(extra=STOP_EXTRA)
+    config = ssh.write_config(workers=0, extra=STOP_EXTRA)
     client = ssh.spawn("exec", str(config), "sleep 4; exit 5", "--tmux", "--job-waiter=tmux",
                        "--stop", "-y")
     try:
@@ -46,7 +46,7 @@ def test_client_killed_the_head_stops_once_after_the_end(ssh, cli) -> None:  # t
 
 @pytest.mark.slow
 def test_the_head_cut_off_from_the_client_still_stops_on_time(ssh) -> None:  # type: ignore[no-untyped-def]
-    config = ssh.write_config(extra=STOP_EXTRA)
+    config = ssh.write_config(workers=0, extra=STOP_EXTRA)
     head = ssh.head
     client = ssh.spawn("exec", str(config), "sleep 4", "--tmux", "--job-waiter=tmux",
                        "--stop", "-y", "--json")
@@ -77,7 +77,7 @@ def test_a_head_stop_that_takes_the_head_away_is_reported_from_the_record(ssh, c
     pid_file = head.root / "sshd.pid"
     gone = (f"head_stop_commands:\n  - echo stopped >> ~/cluster.log\n"
             f"  - p=$(cat {pid_file}); pkill -KILL -P $p; kill -KILL $p\n")
-    config = ssh.write_config(extra=gone)
+    config = ssh.write_config(workers=0, extra=gone)
     r = cli("exec", str(config), "sleep 1; exit 3", "--tmux", "--job-waiter=tmux", "--stop",
             "-y", "--json")
     assert r.code == 3, r.err

@@ -143,8 +143,10 @@ def settle(
             site.reporter.progress(f"stop deferred: waiting for {verdict.why}",
                                    clock() - start)
             sleep(DEFER_EVERY)
-            if result.outcome is Outcome.LOST_RUNNING:
-                result = unless_survivors(site, replace(result, outcome=Outcome.LOST))
+            if result.outcome is Outcome.LOST_RUNNING and unless_survivors(
+                    site, replace(result, outcome=Outcome.LOST)).outcome is Outcome.LOST:
+                result = replace(result, outcome=Outcome.LOST, message=f"{result.message}; "
+                                 "the processes it left have ended since")
     except KeyboardInterrupt:
         return replace(result, stop=StopReport.declined(
             f"interrupted while the stop was deferred (waiting for {shown})"))
