@@ -142,8 +142,9 @@ def watched(
                                "client waits for it")
             break
         if pid != "?":
-            site.reporter.phase(f"the head watches job {plan.name} (watcher pid {pid})"
-                                + (" and stops the cluster when it ends" if plan.stop else ""))
+            site.reporter.phase(f"the head watches job {plan.name} (watcher pid {pid})")
+            if plan.stop:  # a line of its own: one line of both would not fit 80 columns
+                site.reporter.phase("the head stops the cluster when the job has ended")
         if detach:
             return watch.detached(base, pid)
         if plan.hold:
