@@ -149,7 +149,7 @@ def read_exec(args: Sequence[str], options: OptionTable,
     words = [args[positionals[1]], *(args[j] for j in strays)]
     shown = [quote_command(shlex.join(words)) if j == positionals[1] else shell_quote(w)
              for j, w in enumerate(args) if j not in strays]
-    return _refuse(f"quote CMD: {prog} {' '.join(shown)} (or put its words after --)")
+    raise ArgvError(f"quote CMD: {prog} {' '.join(shown)} (or put its words after --)")
 
 
 def _exec_words(args: Sequence[str], ours: list[str], positionals: list[int],
@@ -157,17 +157,13 @@ def _exec_words(args: Sequence[str], ours: list[str], positionals: list[int],
     if len(positionals) == 2:
         if not words:
             return list(args)
-        _refuse(f"CMD {shell_quote(args[positionals[1]])} and words after --: give one")
+        raise ArgvError(f"CMD {shell_quote(args[positionals[1]])} and words after --: give one")
     if not positionals:
-        _refuse("CONFIG goes before --: exec CONFIG [options] -- WORD...")
+        raise ArgvError("CONFIG goes before --: exec CONFIG [options] -- WORD...")
     if not words:
-        _refuse("nothing after --: the command's words go there")
+        raise ArgvError("nothing after --: the command's words go there")
     # After `--` the parser takes CONFIG and CMD as they are, even when they start with '-'.
     return [*ours, "--", args[positionals[0]], shlex.join(words)]
-
-
-def _refuse(message: str) -> list[str]:
-    raise ArgvError(message)
 
 
 def quote_command(text: str) -> str:

@@ -50,8 +50,9 @@ class Duration(click.ParamType[float, Any]):
 
 
 def is_bare_number(text: str) -> bool:
-    """A duration typed without a unit (``30``, ``1.5``)."""
-    return bool(text.strip()) and text.strip().replace(".", "", 1).isdigit()
+    """A duration typed without a unit (``30``, ``1.5``); zero is zero in any unit."""
+    number = text.strip()
+    return number.replace(".", "", 1).isdigit() and float(number) != 0
 
 
 def option_table(command: click.Command, ctx: click.Context) -> OptionTable:

@@ -495,7 +495,8 @@ class Cluster:
 
 
 def _duration(value: float | str, what: str) -> float:
-    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit() \
+            and float(value) != 0:
         # As the CLI: a bare number of minutes elsewhere (SkyPilot) must not mean seconds.
         raise UsageError(f"--{what} {value.strip()}: give a unit: {value.strip()}m or "
                          f"{value.strip()}s (or a number of seconds)")
