@@ -38,15 +38,20 @@ class Duration(click.ParamType[float, Any]):
                 ctx: click.Context | None) -> float:
         if isinstance(value, (int, float)):
             value = str(value)
+        # Named by the option alone (not click's "Invalid value for '-i' / '--idle': "):
+        # the line stays short enough to read.
+        name = max(param.opts, key=len) if param is not None and param.opts else "duration"
         if self.unit_required and is_bare_number(value):
-            name = param.opts[-1] if param is not None and param.opts else "the duration"
             number = value.strip()
             raise click.UsageError(f"{name} {number}: give a unit: {number}m or {number}s",
                                    ctx)
         try:
             return parse_duration(value, allow_zero=self.allow_zero)
         except ValueError as exc:
-            self.fail(str(exc), param, ctx)
+            message = str(exc)
+            if self.unit_required and "is not a duration" in message:
+                message = f"{value!r} is not a duration (e.g. 30m, 2h, 90s)"  # no bare 90
+            raise click.UsageError(f"{name} {message}", ctx) from None
 
 
 def is_bare_number(text: str) -> bool:

@@ -268,9 +268,8 @@ def logs_cmd(config: str, job: str, follow: bool, lines: int | None,
     if cluster_name is not None and cluster_name.isascii() and cluster_name.isdigit():
         # `-n 50` is a line count in tail and journalctl; here it would name a cluster
         # "50" and print the whole log, or not find the job.
-        raise click.UsageError(f"-n/--cluster-name {cluster_name} looks like a line count; "
-                               f"-n names the cluster here (as in CloudTik): to print the "
-                               f"last {cluster_name} lines, use --tail {cluster_name}")
+        raise click.UsageError(f"-n {cluster_name} names a cluster (as in CloudTik); for "
+                               f"the last {cluster_name} lines, use --tail {cluster_name}")
     with open_cluster(config, cluster_name, TerminalReporter()) as cluster:
         shown = cluster.print_log(job, follow=follow, lines=lines, node_ip=node_ip)
     record = shown.record
