@@ -296,9 +296,9 @@ def test_a_spec_that_cannot_be_joined_shows_the_quoted_form(argv: list[str],
 def test_a_bracket_merely_missing_is_the_spec_parsers_to_report() -> None:
     p = parse(exec_cmd, "c.yaml", "true", "--job-waiter=chain[tmux")
     assert p["job_waiter"] == "chain[tmux"  # "missing ']'" comes from the SPEC parser
-    # After `--`, nothing is an option: CMD may look like one.
+    # After `--`, nothing is an option: the command's words may look like one.
     assert parse(exec_cmd, "c.yaml", "--", "--job-waiter=chain[a,")["cmd"] == \
-        "--job-waiter=chain[a,"
+        "'--job-waiter=chain[a,'"
 
 
 @pytest.mark.parametrize("word", ["a b", "two  words", "line1\nline2", "it's", "x\udcff",

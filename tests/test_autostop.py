@@ -194,7 +194,7 @@ def test_the_python_api(env) -> None:  # type: ignore[no-untyped-def]
             cluster.autostop(0)
         with pytest.raises(UsageError, match="not a duration"):
             cluster.autostop("soon")
-        with pytest.raises(UsageError, match="--wait-for none: expected one of"):
+        with pytest.raises(UsageError, match="wait_for none: expected one of"):
             cluster.autostop(60, wait_for="none")
 
 

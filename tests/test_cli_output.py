@@ -208,7 +208,7 @@ def test_script_args_after_script_or_dashes_are_not_ours(env, cli) -> None:
     """`--json` given to the script does not switch JSON on for jobwaiter: its usage error
     prints no object."""
     for argv in (["submit", str(env.config), "/nonexistent/x.py", "--", "--json"],
-                 ["exec", str(env.config), "--", "--json", "--nope"],
+                 ["exec", str(env.config), "true", "--", "--json", "--nope"],
                  ["exec", str(env.config), "true", "--env", "--json", "--nope"],
                  ["logs", str(env.config), "jobwaiter-0123456789ab", "--json"]):
         r = cli(*argv)

@@ -90,5 +90,6 @@ def test_zero_timeout_is_refused(cli, env, argv: list[str]) -> None:
 
 
 def test_exec_takes_unit_durations(cli, env) -> None:
-    r = cli("exec", str(env.config), "true", "--job-timeout", "1h30m", "-q")
+    r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux",
+            "--job-timeout", "1h30m", "-q")
     assert r.code == 0, r.err

@@ -204,7 +204,7 @@ def test_the_table_fits_the_width_one_line_per_job(env, cli, monkeypatch: pytest
     assert "\x1b" not in r.out
     header = lines[0].split()
     if columns == 200:
-        assert header == ["SESSION", "STATE", "STARTED", "DURATION", "LOG", "COMMAND"]
+        assert header == ["SESSION", "STATE", "STARTED", "(UTC)", "DURATION", "LOG", "COMMAND"]
         assert "echo one echo two exit 3" in r.out  # a command's newlines do not add lines
         assert "printf '\\x1b[31mred\\n'" in r.out  # an escape is shown, not sent
         assert f"~/user/logs/{names[0]}.log" in r.out

@@ -120,7 +120,7 @@ def test_jobs_lists_every_state(env, cli, monkeypatch: pytest.MonkeyPatch) -> No
     rows = json.loads(r.out)
     details = {row["session"]: row["state_detail"] for row in rows}
     assert details == {ok: "succeeded", bad: "failed (4)", lost: "lost", running: "running",
-                       nowaiter: "started-no-waiter"}
+                       nowaiter: "running (no waiter)"}
     states = {row["session"]: row["state"] for row in rows}
     assert states == {ok: "succeeded", bad: "failed", lost: "lost", running: "running",
                       nowaiter: "started"}
@@ -129,8 +129,8 @@ def test_jobs_lists_every_state(env, cli, monkeypatch: pytest.MonkeyPatch) -> No
     assert [row["session"] for row in rows] == [nowaiter, running, lost, bad, ok]
     assert rows[-1]["log_path"] == f"~/user/logs/{ok}.log"
     table = cli("jobs", str(env.config))
-    assert table.out.splitlines()[0].split() == ["SESSION", "STATE", "STARTED", "DURATION",
-                                                 "LOG", "COMMAND"]
+    assert table.out.splitlines()[0].split() == ["SESSION", "STATE", "STARTED", "(UTC)",
+                                                 "DURATION", "LOG", "COMMAND"]
     assert "failed (4)" in table.out
     assert f"~/user/logs/{ok}.log" in table.out
 

@@ -42,6 +42,11 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
+def __dir__() -> list[str]:
+    """What the package offers (lazily imported), not the names it uses itself."""
+    return sorted({*_EXPORTS, "__version__", "__doc__", "__file__", "__name__", "__path__"})
+
+
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -118,6 +118,62 @@ def read_submit(args: Sequence[str], options: OptionTable,
                       tuple(p.name for p in after if p.kind == _OURS))
 
 
+def read_exec(args: Sequence[str], options: OptionTable,
+              prog: str = "jobwaiter exec") -> list[str]:
+    """Read ``exec``'s arguments: ``[options] CONFIG [options] CMD [options]``, or ``[options]
+    CONFIG [options] -- WORD...``. The words after ``--`` are the command's argv: they become
+    CMD joined with each word quoted once (``shlex.join``), so the job receives exactly them.
+    Words after CMD that are not ours (a command typed without quotes) are refused with the
+    quoted form. Returns the line for the parser."""
+    ours: list[str] = []  # our options, as the parser should see them
+    positionals: list[int] = []  # indexes of CONFIG and CMD in args
+    strays: list[int] = []  # indexes of words after CMD that are not ours
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if word == "--":
+            return _exec_words(args, ours, positionals, list(args[i + 1:]))
+        if is_option(word):
+            read = _read_option(args, i, options)
+            if not read.known and len(positionals) == 2:
+                strays.append(i)
+                i += 1
+                continue
+            ours += read.words
+            i = read.end
+            continue
+        (strays if len(positionals) == 2 else positionals).append(i)
+        i += 1
+    if not strays or all(args[j].startswith("--") for j in strays):
+        return list(args)  # nothing typed unquoted; an unknown --option the parser explains
+    words = [args[positionals[1]], *(args[j] for j in strays)]
+    shown = [quote_command(shlex.join(words)) if j == positionals[1] else shell_quote(w)
+             for j, w in enumerate(args) if j not in strays]
+    raise ArgvError(f"quote CMD: {prog} {' '.join(shown)} (or put its words after --)")
+
+
+def _exec_words(args: Sequence[str], ours: list[str], positionals: list[int],
+                words: list[str]) -> list[str]:
+    if len(positionals) == 2:
+        if not words:
+            return list(args)
+        raise ArgvError(f"CMD {shell_quote(args[positionals[1]])} and words after --: give one")
+    if not positionals:
+        raise ArgvError("CONFIG goes before --: exec CONFIG [options] -- WORD...")
+    if not words:
+        raise ArgvError("nothing after --: the command's words go there")
+    # After `--` the parser takes CONFIG and CMD as they are, even when they start with '-'.
+    return [*ours, "--", args[positionals[0]], shlex.join(words)]
+
+
+def quote_command(text: str) -> str:
+    """A command line as one word to paste into bash: in double quotes when it holds single
+    quotes and nothing double quotes would expand, else as ``shell_quote`` writes it."""
+    if "'" in text and text.isprintable() and not any(c in text for c in '"$`\\!'):
+        return f'"{text}"'
+    return shell_quote(text)
+
+
 # -- after SCRIPT ---------------------------------------------------------------------------
 
 _OURS = "ours"  # a long option of jobwaiter, with its value: taken

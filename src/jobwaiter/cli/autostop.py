@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 
 @click.command("autostop")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--idle", type=Duration(), metavar="DURATION",
-              help="Stop the cluster once it has been idle this long (e.g. 30m, 2h). "
-                   "Arming again restarts the idle clock.")
+@click.option("-i", "--idle", type=Duration(unit_required=True), metavar="DURATION",
+              help="Stop the cluster once it has been idle this long, with a unit (30m, "
+                   "2h, 90s; a bare number is refused). Arming again restarts the idle "
+                   "clock.")
 @click.option("--wait-for", type=click.Choice(WAIT_FOR), default=WAIT_FOR[0],
               show_default=True,
               help="jobs_and_ssh: an attached tmux/screen client or an interactive login on "
@@ -56,7 +57,7 @@ def autostop_cmd(config: str, idle: float | None, wait_for: str, cancel: bool, y
     \b
     Examples:
       jobwaiter autostop cluster.yaml --idle 30m
-      jobwaiter autostop cluster.yaml --idle 2h --wait-for jobs
+      jobwaiter autostop cluster.yaml -i 2h --wait-for jobs
       jobwaiter autostop cluster.yaml
       jobwaiter autostop cluster.yaml --cancel
     """

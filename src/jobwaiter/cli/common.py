@@ -28,17 +28,36 @@ class Duration(click.ParamType[float, Any]):
 
     name = "duration"
 
-    def __init__(self, allow_zero: bool = False) -> None:
+    def __init__(self, allow_zero: bool = False, unit_required: bool = False) -> None:
         self.allow_zero = allow_zero
+        #: A bare number is refused: where other tools read it in other units (SkyPilot's
+        #: ``autostop -i 30`` is 30 minutes), guessing would be off by a factor of 60.
+        self.unit_required = unit_required
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> float:
         if isinstance(value, (int, float)):
             value = str(value)
+        # Named by the option alone (not click's "Invalid value for '-i' / '--idle': "):
+        # the line stays short enough to read.
+        name = max(param.opts, key=len) if param is not None and param.opts else "duration"
+        if self.unit_required and is_bare_number(value):
+            number = value.strip()
+            raise click.UsageError(f"{name} {number}: give a unit: {number}m or {number}s",
+                                   ctx)
         try:
             return parse_duration(value, allow_zero=self.allow_zero)
         except ValueError as exc:
-            self.fail(str(exc), param, ctx)
+            message = str(exc)
+            if self.unit_required and "is not a duration" in message:
+                message = f"{value!r} is not a duration (e.g. 30m, 2h, 90s)"  # no bare 90
+            raise click.UsageError(f"{name} {message}", ctx) from None
+
+
+def is_bare_number(text: str) -> bool:
+    """A duration typed without a unit (``30``, ``1.5``); zero is zero in any unit."""
+    number = text.strip()
+    return number.replace(".", "", 1).isdigit() and float(number) != 0
 
 
 def option_table(command: click.Command, ctx: click.Context) -> OptionTable:
@@ -117,7 +136,9 @@ def open_cluster(
     # that need no cluster (`--help`, `waiters` without CONFIG) should not pay for it.
     from jobwaiter.cluster.cluster import Cluster
 
-    return Cluster(config, cluster_name=cluster_name, reporter=reporter, confirm=ask)
+    cluster = Cluster(config, cluster_name=cluster_name, reporter=reporter, confirm=ask)
+    cluster.flag_names = True  # errors name --tmux, as typed here, not tmux=True
+    return cluster
 
 
 def confirm(what: str, yes: bool) -> None:

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from jobwaiter.cli import style
 
 #: Column keys and headers, in display order.
-HEADERS = {"session": "SESSION", "label": "LABEL", "state": "STATE", "started": "STARTED",
+HEADERS = {"session": "SESSION", "label": "LABEL", "state": "STATE", "started": "STARTED (UTC)",
            "duration": "DURATION", "log": "LOG", "command": "COMMAND"}
 #: A label (--name) is cut to this many cells; the column is there only when a job has one.
 LABEL_WIDTH = 20
@@ -58,6 +58,41 @@ def cells(row: dict[str, Any], short_start: bool) -> dict[str, str]:
         "log": style.printable(str(row["log_path"] or "-")),
         "command": style.printable(str(row["command"])) or "-",
     }
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells: its middle replaced by ``…``, keeping the end (a
+    command's script and arguments) and a little of the start (its program)."""
+    from rich.cells import cell_len, get_character_cell_size
+
+    if cell_len(text) <= width:
+        return text
+    if width < 2:
+        return "…"[:width]
+    # First the directories of the first path (user/jobs/ of python3 user/jobs/train.py),
+    # then the program as well: what is left names the script and its arguments.
+    words = text.split(" ")
+    path = next((i for i, w in enumerate(words) if "/" in w.rstrip("/")), None)
+    if path is not None:
+        script = words[path].rstrip("/").rsplit("/", 1)[1]
+        words[path] = "…/" + script
+        rest = " ".join(words[path + 1:])
+        for shorter in (" ".join(words), " ".join(words[path:]), f"…{script} {rest}".rstrip()):
+            if cell_len(shorter) <= width:
+                return shorter
+    budget = width - 1
+    head_cells = budget // 4
+    head = ""
+    for ch in text:
+        if cell_len(head) + get_character_cell_size(ch) > head_cells:
+            break
+        head += ch
+    tail = ""
+    for ch in reversed(text):
+        if cell_len(head) + cell_len(tail) + get_character_cell_size(ch) > budget:
+            break
+        tail = ch + tail
+    return head + "…" + tail
 
 
 def short_duration(seconds: float | None) -> str:
@@ -133,6 +168,8 @@ def draw(rows: Sequence[dict[str, Any]], stream: TextIO) -> None:
                          justify="right" if key == "duration" else "left")
     for row in rows:
         text = cells(row, layout.short_start)
+        if "command" in layout.columns:
+            text["command"] = shorten_middle(text["command"], layout.widths["command"])
         table.add_row(*(Text(text[k], style=(state_style(row) or "") if k == "state" else "")
                         for k in layout.columns))
     with console.capture() as captured:

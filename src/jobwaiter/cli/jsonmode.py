@@ -31,9 +31,12 @@ def json_requested(group: click.Group, argv: Sequence[str]) -> bool:
     if command is None or not any(p.name == "as_json" for p in command.params):
         return False
     rest = args[i + 1:]
+    # The group's context as parent: a command caches its help option on first use, so a
+    # context without the group's help_option_names would take -h away from the command.
+    parent = click.Context(group, info_name="jobwaiter", **group.context_settings)
     try:
-        ctx = command.make_context(args[i], list(rest), resilient_parsing=True,
-                                   ignore_unknown_options=True)
+        ctx = command.make_context(args[i], list(rest), parent=parent,
+                                   resilient_parsing=True, ignore_unknown_options=True)
     except (click.ClickException, JobwaiterError, ValueError):
         # Older click versions still raise for an option that lacks its value, and a
         # command's own argv rules may refuse a line. It is a usage error then; --json typed

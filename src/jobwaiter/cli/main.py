@@ -61,6 +61,25 @@ COMMANDS = {
 }
 
 
+#: Other tools' verbs (SkyPilot, Ray, Slurm, tail, ps) and the command of ours that does it.
+OTHER_VERBS = {
+    "cancel": "kill", "scancel": "kill", "queue": "jobs", "squeue": "jobs", "ls": "jobs",
+    "list": "jobs", "ps": "jobs", "down": "stop", "teardown": "stop", "up": "start",
+    "tail": "logs", "log": "logs", "run": "exec", "sbatch": "submit",
+    "info": "status", "show": "status", "ssh": "attach", "autodown": "autostop",
+}
+
+
+def suggest_command(name: str) -> str | None:
+    """The command ``name`` probably meant: another tool's verb for it, or a close spelling."""
+    import difflib  # only on this error path: start-up time matters on every command
+
+    if name.lower() in OTHER_VERBS:
+        return OTHER_VERBS[name.lower()]
+    close = difflib.get_close_matches(name.lower(), list(COMMANDS), n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
 class LazyGroup(click.Group):
     """A group whose commands are imported when they are looked up, with a static table for
     the command list of ``--help``."""
@@ -75,6 +94,17 @@ class LazyGroup(click.Group):
         command = getattr(importlib.import_module(module), attr)
         assert isinstance(command, click.Command)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-") \
+                and not ctx.resilient_parsing:
+            meant = suggest_command(name)
+            if meant is not None:
+                ctx.fail(f"No such command {name!r}; did you mean {meant!r}?")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):

@@ -166,6 +166,8 @@ class StateList(click.ParamType[frozenset[Outcome], Any]):
 @click.option("--state", "states", multiple=True, type=StateList(), metavar="STATE",
               help="Only jobs in this state (repeatable, or comma-separated): "
                    f"{', '.join(JOB_STATES)}.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help="Only the newest N jobs (after --state).")
 @click.option("--prune", is_flag=True, help="Remove records and logs of ended jobs.")
 @click.option("--older-than", "older_than", default="7d", show_default=True,
               type=Duration(allow_zero=True), metavar="DURATION",
@@ -174,25 +176,27 @@ class StateList(click.ParamType[frozenset[Outcome], Any]):
 @json_option
 @cluster_name_option
 @node_ip_option
-def jobs_cmd(config: str, show_all: bool, states: tuple[frozenset[Outcome], ...], prune: bool,
-             older_than: float, as_json: bool, cluster_name: str | None,
-             node_ip: str | None) -> None:
+def jobs_cmd(config: str, show_all: bool, states: tuple[frozenset[Outcome], ...],
+             limit: int | None, prune: bool, older_than: float, as_json: bool,
+             cluster_name: str | None, node_ip: str | None) -> None:
     """List the jobs on the cluster's head, newest first.
 
-    The table fits the terminal (the command is shortened first, then columns are left
-    out), one line per job; piped, it is plain text with columns separated by spaces. The
-    STATE column is coloured on a terminal unless NO_COLOR is set.
+    The table fits the terminal (the command is shortened in the middle first, then columns
+    are left out), one line per job; piped, it is plain text with columns separated by
+    spaces. Times are UTC. The STATE column is coloured on a terminal unless NO_COLOR is
+    set. --state running includes jobs running in a session without a waiter.
 
     \b
     Examples:
       jobwaiter jobs cluster.yaml
       jobwaiter jobs cluster.yaml --state failed,killed
+      jobwaiter jobs cluster.yaml --limit 5
       jobwaiter jobs cluster.yaml --all --state running --json
       jobwaiter jobs cluster.yaml --prune --older-than 7d
     """
-    if prune and states:
-        raise click.UsageError("--state chooses what jobs lists; --prune removes every ended "
-                               "job older than --older-than")
+    if prune and (states or limit):
+        raise click.UsageError("--state and --limit choose what jobs lists; --prune removes "
+                               "every ended job older than --older-than")
     wanted = frozenset().union(*states) if states else None
     reporter = TerminalReporter()
     with open_cluster(config, cluster_name, reporter) as cluster:
@@ -209,7 +213,8 @@ def jobs_cmd(config: str, show_all: bool, states: tuple[frozenset[Outcome], ...]
         records, autostop = cluster.jobs_and_autostop(include_old=show_all, states=wanted,
                                                       node_ip=node_ip)
     now = time.time()
-    rows = [job_row(r, now) for r in records]
+    hidden = 0 if limit is None else max(len(records) - limit, 0)
+    rows = [job_row(r, now) for r in records[:limit]]
     if as_json:
         echo_json(rows)
         return
@@ -219,6 +224,9 @@ def jobs_cmd(config: str, show_all: bool, states: tuple[frozenset[Outcome], ...]
         from jobwaiter.cli import jobs_table  # imports rich: only for a table to draw
 
         jobs_table.draw(rows, sys.stdout)
+    if hidden:
+        reporter.phase(f"{hidden} older job{'s' if hidden > 1 else ''} not shown (--limit "
+                       f"{limit})")
     if autostop is not None and autostop.armed:
         # Beside the table, not in it: what reads the table never sees this line.
         reporter.phase(autostop.describe(shlex.quote(config)))
@@ -233,7 +241,7 @@ def _nothing_listed(show_all: bool, states: frozenset[Outcome] | None) -> str:
 
 @click.command("logs")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.argument("job", shell_complete=complete_jobs)
+@click.argument("job", required=False, default="@last", shell_complete=complete_jobs)
 @click.option("-f", "--follow", is_flag=True,
               help="Keep printing until the job ends, then exit with its outcome code.")
 @click.option("--tail", "lines", type=click.IntRange(min=0), metavar="N",
@@ -245,7 +253,7 @@ def logs_cmd(config: str, job: str, follow: bool, lines: int | None,
              cluster_name: str | None, node_ip: str | None) -> None:
     """Print a job's log (~/user/logs/SESSION.log on the head).
 
-    {JOB_FORMS}
+    {JOB_FORMS} Without JOB: @last. An empty log is said so on stderr.
 
     -n is --cluster-name, as in every command (and in CloudTik): the last 50 lines are
     --tail 50.
@@ -255,16 +263,18 @@ def logs_cmd(config: str, job: str, follow: bool, lines: int | None,
       jobwaiter logs cluster.yaml jobwaiter-3f9c2a1b7d4e --tail 50
       jobwaiter logs cluster.yaml train -f
       jobwaiter logs cluster.yaml 3f9c --tail 20
-      jobwaiter logs cluster.yaml @last
+      jobwaiter logs cluster.yaml
     """
     if cluster_name is not None and cluster_name.isascii() and cluster_name.isdigit():
         # `-n 50` is a line count in tail and journalctl; here it would name a cluster
         # "50" and print the whole log, or not find the job.
-        raise click.UsageError(f"-n/--cluster-name {cluster_name} looks like a line count; "
-                               f"-n names the cluster here (as in CloudTik): to print the "
-                               f"last {cluster_name} lines, use --tail {cluster_name}")
+        raise click.UsageError(f"-n {cluster_name} names a cluster (as in CloudTik); for "
+                               f"the last {cluster_name} lines, use --tail {cluster_name}")
     with open_cluster(config, cluster_name, TerminalReporter()) as cluster:
-        record = cluster.logs(job, follow=follow, lines=lines, node_ip=node_ip)
+        shown = cluster.print_log(job, follow=follow, lines=lines, node_ip=node_ip)
+    record = shown.record
+    if shown.empty:
+        TerminalReporter().phase(f"the log of job {record.name} is empty")
     if not follow:
         return
     if record.exit_status is not None:

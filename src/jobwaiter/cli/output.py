@@ -252,7 +252,7 @@ def print_result(
     elif result.outcome is Outcome.DETACHED and resume:
         reporter.phase(f"to follow it: {resume}")
         if disarm:
-            reporter.phase(f"to cancel a stop armed for it: {disarm}")
+            reporter.phase(f"to disarm it: {disarm}")
     elif result.outcome is Outcome.UNREACHABLE and resume:
         error_line(reporter, f"the job may still be running; to wait for it: {resume}")
 

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from jobwaiter.cli import nodes
-from jobwaiter.cli.argv import ArgvError, read_submit
+from jobwaiter.cli.argv import ArgvError, read_exec, read_submit
 from jobwaiter.cli.common import (
     Duration,
     Exit,
@@ -97,9 +97,21 @@ def _confirm_costly(start: bool, stop: bool, yes: bool, name: str) -> None:
         confirm(f"stop cluster {name!r} once the job has completed", yes)
 
 
-@click.command("exec", cls=SpecJoiningCommand, context_settings={"show_default": True})
+class ExecCommand(SpecJoiningCommand):
+    """``exec``: CMD is one argument, or the words after ``--`` (jobwaiter.cli.argv)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            args = read_exec(args, option_table(self, ctx), ctx.command_path)
+        except ArgvError as exc:
+            if not ctx.resilient_parsing:  # completion and --json detection read on
+                raise click.UsageError(str(exc), ctx) from None
+        return super().parse_args(ctx, args)
+
+
+@click.command("exec", cls=ExecCommand, context_settings={"show_default": True})
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.argument("cmd")
+@click.argument("cmd", metavar="CMD")
 @job_options
 @click.option("--node-ip", metavar="IP",
               help="Run on this node (an address of the config) instead of the head.")
@@ -111,9 +123,12 @@ def exec_cmd(config: str, cmd: str, tail_on_failure: int, dry_run: bool, yes: bo
              no_parallel: bool, **options: Any) -> None:
     """Run CMD with bash on the head node, in $HOME there.
 
+    CMD is one argument (quote it), or the command's words after --, each passed as it is.
+
     \b
     Examples:
       jobwaiter exec cluster.yaml 'python3 train.py --epochs 3'
+      jobwaiter exec cluster.yaml --tmux -- python3 -c 'print(1)'
       jobwaiter exec cluster.yaml 'sleep 60; echo done' --tmux --job-waiter=tmux
       jobwaiter exec cluster.yaml 'python3 train.py' --tmux --name train
       jobwaiter exec cluster.yaml "spark-submit --deploy-mode cluster app.py" \\

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from jobwaiter import runtimes
+from jobwaiter.cluster.api_names import in_python_words
 from jobwaiter.cluster.attach import AttachTarget, attach_session, attach_target
 from jobwaiter.cluster.config import ClusterConfig, load_config, validate_config
 from jobwaiter.cluster.control import control_argv
 from jobwaiter.cluster.nodes import control_on_workers, find_node
 from jobwaiter.cluster.providers import Provider, provider_for
 from jobwaiter.cluster.status import ClusterStatus, cluster_status
-from jobwaiter.durations import parse_duration
 from jobwaiter.errors import JobwaiterError, TransportError, UsageError
 from jobwaiter.jobs import autostop, listing, manage, watch
 from jobwaiter.jobs.autostop import AutostopState
@@ -30,7 +30,7 @@ from jobwaiter.jobs.events import NullReporter, Reporter
 from jobwaiter.jobs.everywhere import NodeOutput, NodesResult, run_everywhere
 from jobwaiter.jobs.nodes import NodeRun, done_lines, raise_failed
 from jobwaiter.jobs.plan import JobPlan, NodeStop, StopCommand, StopPlan, plan_job
-from jobwaiter.jobs.request import JobOptions, JobRequest
+from jobwaiter.jobs.request import JobOptions, JobRequest, duration
 from jobwaiter.jobs.result import JobResult, StopReport
 from jobwaiter.jobs.run import run_job
 from jobwaiter.jobs.site import JobSite
@@ -59,8 +59,13 @@ class Cluster:
 
     Job failures come back as a ``JobResult``; bad arguments raise ``UsageError`` and an
     unreachable head raises ``TransportError``. ``node_ip`` (an address of the config) runs
-    or finds a job on that node instead of the head.
+    or finds a job on that node instead of the head. Durations (``job_timeout``,
+    ``max_runtime``, ``idle``, ``grace``, ``older_than``) are seconds or the CLI's forms
+    (``"90s"``, ``"1h30m"``).
     """
+
+    #: Errors name the Python arguments (``tmux=True``); the CLI sets this to name its flags.
+    flag_names: bool = False
 
     def __init__(
         self,
@@ -143,11 +148,13 @@ class Cluster:
     def attach_command(self, kind: str, session: str, node_ip: str | None = None) -> list[str]:
         return [*self.node(node_ip).shell_prefix, *session_kind(kind).attach_argv(session)]
 
+    @in_python_words
     def attach_target(self, job: str | None = None, node_ip: str | None = None) -> AttachTarget:
         """The session of ``job`` (default: the newest running in a session) and the command
         that attaches a terminal to it; ``attach`` runs that command."""
         return attach_target(self, job, node_ip)
 
+    @in_python_words
     def attach(self, job: str | None = None, node_ip: str | None = None) -> int:
         return attach_session(self, job, node_ip)
 
@@ -256,6 +263,7 @@ class Cluster:
 
     # -- autostop ----------------------------------------------------------------------------
 
+    @in_python_words
     def autostop(self, idle: float | str, wait_for: str = "jobs_and_ssh") -> AutostopState:
         """Arm the head to stop the whole cluster once it has been idle for ``idle`` (seconds
         or a duration such as ``"30m"``): no jobwaiter job alive on any node, no runtime
@@ -268,6 +276,7 @@ class Cluster:
             raise JobwaiterError("autostop was armed but the head shows no autostop state")
         return state
 
+    @in_python_words
     def autostop_cancel(self) -> bool:
         """Disarm autostop; True when it was armed."""
         return autostop.cancel(self.site())
@@ -286,10 +295,12 @@ class Cluster:
 
     # -- jobs --------------------------------------------------------------------------------
 
+    @in_python_words
     def plan(self, request: JobRequest) -> JobPlan:
         """The plan of ``request``, without running anything (every problem raised here)."""
         return plan_job(self._job_site(request), request)
 
+    @in_python_words
     def exec(
         self,
         command: str | JobRequest,
@@ -307,8 +318,9 @@ class Cluster:
         plan = plan_job(site, req)
         self.check_launch(req.start)
         ready = self._start_with_watch(site, plan, req)
-        return run_job(site, req, plan, loop, ready)
+        return manage.labelled(run_job(site, req, plan, loop, ready), req.label)
 
+    @in_python_words
     def exec_all(
         self,
         command: str,
@@ -327,6 +339,7 @@ class Cluster:
         self._start_first(start)
         return run_everywhere(self.site(), req, parallel, on_line)
 
+    @in_python_words
     def submit(
         self,
         script: str,
@@ -350,8 +363,10 @@ class Cluster:
         self.check_launch(req.start)
         ready = self._start_with_watch(site, plan, req)
         prepared.place(site.head, self.reporter)
-        return submitted(run_job(site, req, plan, loop, ready), req, runner)
+        return manage.labelled(submitted(run_job(site, req, plan, loop, ready), req, runner),
+                               req.label)
 
+    @in_python_words
     def dry_run(
         self,
         request: JobRequest,
@@ -400,17 +415,19 @@ class Cluster:
     # A job (``session`` below) may be named by its session name, its --name label, a unique
     # prefix of 4+ of its hex digits, or "@last" (jobs/names.py).
 
+    @in_python_words
     def resolve_job(self, job: str, node_ip: str | None = None) -> str:
         """The session name of the job ``job`` names on the head (or ``node_ip``);
         ``UsageError`` when it names none or several."""
         return manage.get_record(self.site(node_ip), job).name
 
+    @in_python_words
     def wait(
         self,
         session: str,
         *,
         job_waiter: str | None = None,
-        job_timeout: float | None = None,
+        job_timeout: float | str | None = None,
         stop: bool = False,
         loop: WaitLoop | None = None,
         node_ip: str | None = None,
@@ -420,16 +437,19 @@ class Cluster:
         """Wait again for a job started earlier (by default with the SPEC it started with);
         a job the head watches is followed there. ``detach`` hands the job to the head's
         watch and returns (outcome ``detached``)."""
-        return manage.wait_job(self.site(node_ip), session, job_waiter, job_timeout, stop,
-                               loop, watch, detach)
+        self.stop_journal()
+        return manage.wait_job(self.site(node_ip), session, job_waiter,
+                               duration(job_timeout, "--job-timeout"), stop, loop, watch,
+                               detach)
 
+    @in_python_words
     def wait_all(
         self,
         jobs: list[str] | None = None,
         *,
         on_result: Callable[[JobResult], None] | None = None,
         job_waiter: str | None = None,
-        job_timeout: float | None = None,
+        job_timeout: float | str | None = None,
         stop: bool = False,
         node_ip: str | None = None,
         watch: str | None = None,
@@ -438,8 +458,10 @@ class Cluster:
         ``on_result`` is called as each job's result comes."""
         self.stop_journal()
         return manage.wait_jobs(self.site(node_ip), jobs, on_result or (lambda r: None),
-                                job_waiter, job_timeout, stop, watch)
+                                job_waiter, duration(job_timeout, "--job-timeout"), stop,
+                                watch)
 
+    @in_python_words
     def disarm(
         self, jobs: list[str] | None = None, node_ip: str | None = None
     ) -> list[tuple[str, str]]:
@@ -448,6 +470,7 @@ class Cluster:
         "too late: ..." (a stop that has begun)."""
         return manage.disarm_jobs(self.site(node_ip), jobs)
 
+    @in_python_words
     def jobs_and_autostop(
         self, include_old: bool = False, states: str | Iterable[str] | None = None,
         node_ip: str | None = None,
@@ -457,6 +480,7 @@ class Cluster:
         records, state = manage.list_jobs_and_autostop(self.site(node_ip), include_old)
         return listing.select_jobs(records, wanted), state
 
+    @in_python_words
     def jobs(
         self,
         include_old: bool = False,
@@ -469,27 +493,43 @@ class Cluster:
         wanted = None if states is None else listing.parse_states(states)
         return listing.select_jobs(manage.list_jobs(self.site(node_ip), include_old), wanted)
 
+    @in_python_words
     def logs(
         self,
         session: str,
         follow: bool = False,
         lines: int | None = None,
         node_ip: str | None = None,
-    ) -> JobRecord:
-        """Print a job's log on stdout (following it until the job ends)."""
+    ) -> str:
+        """A job's log (its last ``lines``), as text; with ``follow``, once the job has ended
+        (the whole log, or its last ``lines``)."""
+        return manage.read_log(self.site(node_ip), session, follow, lines)
+
+    @in_python_words
+    def print_log(
+        self,
+        session: str,
+        follow: bool = False,
+        lines: int | None = None,
+        node_ip: str | None = None,
+    ) -> manage.LogShown:
+        """Print a job's log on this process's stdout as it comes (following it until the
+        job ends); returns the job's record afterwards and whether the log was empty."""
         return manage.follow_log(self.site(node_ip), session, follow, lines)
 
+    @in_python_words
     def log_tail(
         self, job: str | JobResult, lines: int = DEFAULT_TAIL_LINES, node_ip: str | None = None
     ) -> list[str]:
         """The last ``lines`` lines of a job's log (a session name or a ``JobResult``)."""
         return log_tail(self.site(node_ip), job, lines)
 
+    @in_python_words
     def kill(
         self,
         session: str,
         signal: str | int = "TERM",
-        grace: float = 10.0,
+        grace: float | str = 10.0,
         node_ip: str | None = None,
         stop: bool = False,
     ) -> manage.KillReport:
@@ -497,11 +537,18 @@ class Cluster:
         armed after the job is disarmed first (a kill never stops the cluster as a side
         effect); ``stop=True`` keeps it."""
         signum = signal if isinstance(signal, int) else manage.parse_signal(signal)
-        return manage.kill_job(self.site(node_ip), session, signum, grace, keep_stop=stop)
+        seconds = duration(grace, "--grace", allow_zero=True)
+        return manage.kill_job(self.site(node_ip), session, signum,
+                               10.0 if seconds is None else seconds, keep_stop=stop)
 
-    def prune(self, older_than: float = 7 * 86400, node_ip: str | None = None) -> list[str]:
-        """Remove records and logs of ended jobs older than ``older_than`` seconds."""
-        return manage.prune_jobs(self.site(node_ip), older_than)
+    @in_python_words
+    def prune(
+        self, older_than: float | str = 7 * 86400, node_ip: str | None = None
+    ) -> list[str]:
+        """Remove records and logs of ended jobs older than ``older_than`` (seconds, or a
+        duration such as ``"7d"``)."""
+        seconds = duration(older_than, "--older-than", allow_zero=True)
+        return manage.prune_jobs(self.site(node_ip), 7 * 86400 if seconds is None else seconds)
 
 
 def _host() -> str:
@@ -509,11 +556,12 @@ def _host() -> str:
 
 
 def _duration(value: float | str, what: str) -> float:
-    if isinstance(value, str):
-        try:
-            return parse_duration(value)
-        except ValueError as exc:
-            raise UsageError(f"--{what} {exc}") from None
-    if not value > 0:
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit() \
+            and float(value) != 0:
+        # As the CLI: a bare number of minutes elsewhere (SkyPilot) must not mean seconds.
+        raise UsageError(f"--{what} {value.strip()}: give a unit: {value.strip()}m or "
+                         f"{value.strip()}s (or a number of seconds)")
+    seconds = duration(value, f"--{what}")
+    if seconds is None or not seconds > 0:
         raise UsageError(f"--{what} must be more than zero")
-    return float(value)
+    return float(seconds)

@@ -49,9 +49,12 @@ def parse_states(values: str | Iterable[str]) -> frozenset[Outcome]:
 def select_jobs(
     records: Sequence[JobRecord], states: frozenset[Outcome] | None
 ) -> list[JobRecord]:
-    """The records whose state is one of ``states`` (all of them for None), order kept."""
+    """The records whose state is one of ``states`` (all of them for None), order kept.
+    ``running`` includes ``started``: a job in a session without a waiter runs too."""
     if states is None:
         return list(records)
+    if Outcome.RUNNING in states:
+        states = states | {Outcome.STARTED}
     return [r for r in records if r.outcome in states]
 
 

@@ -52,6 +52,25 @@ def wait_job(
     watches is followed there (and armed again if its watcher is gone); ``detach`` hands the
     job to the head's watch and returns."""
     record = get_record(site, name)
+    result = _wait_record(site, record, job_waiter, timeout, stop, loop, watch_mode, detach)
+    return labelled(result, record.label)
+
+
+def labelled(result: JobResult, label: str | None) -> JobResult:
+    """``result`` with the job's label (``--name``), wherever the result was made."""
+    return replace(result, label=label) if label and result.label is None else result
+
+
+def _wait_record(
+    site: JobSite,
+    record: JobRecord,
+    job_waiter: str | None,
+    timeout: float | None,
+    stop: bool,
+    loop: WaitLoop | None,
+    watch_mode: str | None,
+    detach: bool,
+) -> JobResult:
     name = record.name
     meta = record.meta
     session = meta.get("session") or None
@@ -137,7 +156,10 @@ def wait_jobs(
     results: dict[str, JobResult] = {}
     lock = threading.Lock()
 
+    labels = {r.name: r.label for r in records}
+
     def done(result: JobResult) -> None:
+        result = labelled(result, labels.get(result.job))
         with lock:
             results[result.job] = result
             on_result(result)
@@ -246,18 +268,47 @@ def prune_jobs(site: JobSite, older_than: float) -> list[str]:
     return result.stdout.splitlines()
 
 
-def follow_log(site: JobSite, name: str, follow: bool, lines: int | None) -> JobRecord:
-    """Print the job's log to our stdout; with ``follow``, until the job ends. Returns the
-    record as it is afterwards."""
+@dataclass(frozen=True)
+class LogShown:
+    """What ``follow_log`` printed: the job's record afterwards, and whether its log was
+    empty (nothing printed)."""
+
+    record: JobRecord
+    empty: bool = False
+
+
+def follow_log(site: JobSite, name: str, follow: bool, lines: int | None) -> LogShown:
+    """Print the job's log to our stdout; with ``follow``, until the job ends."""
     record = get_record(site, name)
-    name = record.name
+    result = site.head.run(_log_argv(record, follow, lines), capture=False)
+    _check_log(record, result.exit_status)
+    return LogShown(get_record(site, record.name), result.exit_status == _EMPTY_LOG)
+
+
+def read_log(site: JobSite, name: str, follow: bool, lines: int | None) -> str:
+    """The job's log as text (with ``follow``, once the job has ended)."""
+    record = get_record(site, name)
+    result = site.head.run(_log_argv(record, follow, lines))
+    _check_log(record, result.exit_status)
+    if result.exit_status not in (0, _EMPTY_LOG):
+        raise CommandError(result, f"reading the log of job {record.name}")
+    return result.stdout if result.exit_status == 0 else ""
+
+
+_EMPTY_LOG = 4  # follow.sh: the log is there and empty
+
+
+def _log_argv(record: JobRecord, follow: bool, lines: int | None) -> list[str]:
     log = record.meta.get("log")
     if not log:
-        raise UsageError(f"job {name} has no log (start it with --job-log, or use a waiter)")
-    result = site.head.run(follow_argv(name, str(log), follow, lines), capture=False)
-    if result.exit_status == 3:
-        raise UsageError(f"the log of job {name} (~/{log}) is gone")
-    return get_record(site, name)
+        raise UsageError(f"job {record.name} has no log (start it with --job-log, or use a "
+                         "waiter)")
+    return follow_argv(record.name, str(log), follow, lines)
+
+
+def _check_log(record: JobRecord, exit_status: int | None) -> None:
+    if exit_status == 3:
+        raise UsageError(f"the log of job {record.name} (~/{record.meta.get('log')}) is gone")
 
 
 def parse_signal(text: str) -> int:

@@ -14,6 +14,7 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import Unpack
 
+from jobwaiter.durations import parse_duration
 from jobwaiter.errors import UsageError
 from jobwaiter.jobs.names import check_label
 
@@ -52,13 +53,13 @@ class JobOptions(TypedDict, total=False):
     job_log: bool
     stop: bool
     start: bool
-    job_timeout: float | None
+    job_timeout: float | str | None
     env: Mapping[str, str] | Sequence[str] | None
     node_ip: str | None
     label: str | None
     watch: str | None
     detach: bool
-    max_runtime: float | None
+    max_runtime: float | str | None
     notify: Sequence[str]
     notify_command: str | None
 
@@ -96,6 +97,10 @@ class JobRequest:
         tmux, screen = options.get("tmux", False), options.get("screen", False)
         if tmux and screen:
             raise UsageError("--tmux and --screen cannot be used together")
+        timeout = duration(options.get("job_timeout"), "--job-timeout")
+        if timeout is not None and not (tmux or screen) and not options.get("job_waiter"):
+            # A foreground command is not waited for, only run: nothing would bound it.
+            raise UsageError("--job-timeout needs --tmux, --screen or a --job-waiter")
         env = options.get("env")
         if isinstance(env, Mapping):
             pairs = tuple((str(k), str(v)) for k, v in env.items())
@@ -103,11 +108,12 @@ class JobRequest:
             pairs = parse_env(list(env or ()))
         return cls(command=command, session="tmux" if tmux else "screen" if screen else None,
                    job_waiter=options.get("job_waiter"), job_log=options.get("job_log", False),
-                   stop=options.get("stop", False), timeout=options.get("job_timeout"),
+                   stop=options.get("stop", False),
+                   timeout=timeout,
                    env=pairs, start=options.get("start", False),
                    node_ip=options.get("node_ip") or None, label=options.get("label"),
                    watch=options.get("watch"), detach=options.get("detach", False),
-                   max_runtime=options.get("max_runtime"),
+                   max_runtime=duration(options.get("max_runtime"), "--max-runtime"),
                    notify=tuple(options.get("notify") or ()),
                    notify_command=options.get("notify_command") or None)
 
@@ -149,6 +155,20 @@ class JobRequest:
 
     def env_bytes(self) -> tuple[tuple[bytes, bytes], ...]:
         return tuple((k.encode(), encode(v, f"--env {k}")) for k, v in self.env)
+
+
+def duration(value: float | str | None, what: str, allow_zero: bool = False) -> float | None:
+    """Seconds, or a duration as the CLI takes it (``"90s"``, ``"1h30m"``); None stays None.
+    Anything else is a UsageError naming ``what``."""
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return value
+    if not isinstance(value, str):
+        raise UsageError(f"{what} takes seconds or a duration such as '90s', not "
+                         f"{type(value).__name__}")
+    try:
+        return parse_duration(value, allow_zero=allow_zero)
+    except ValueError as exc:
+        raise UsageError(f"{what} {exc}") from None
 
 
 def parse_env(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:

@@ -127,6 +127,8 @@ class JobResult:
     message: str = ""
     #: What else happened that does not change the outcome (a notification that failed).
     notes: tuple[str, ...] = ()
+    #: The job's label (``--name``), if it has one.
+    label: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -154,6 +156,7 @@ class JobResult:
             stop=StopReport.from_dict(data.get("stop")),
             message=str(data.get("message") or ""),
             notes=tuple(str(n) for n in data.get("notes") or ()),
+            label=data["label"] if isinstance(data.get("label"), str) else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -170,4 +173,5 @@ class JobResult:
             "stop": None if self.stop is None else self.stop.to_dict(),
             "message": self.message,
             **({"notes": list(self.notes)} if self.notes else {}),
+            "label": self.label,
         }

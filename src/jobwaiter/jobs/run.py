@@ -151,9 +151,10 @@ def watched(
         if pid == "done":
             site.reporter.phase(f"the head has watched job {plan.name} to its end")
         elif pid != "?":
-            site.reporter.phase(f"the head watches job {plan.name} (watcher pid {pid})"
-                                + (" and stops the cluster once it has ended and nothing "
-                                   "else runs" if plan.stop else ""))
+            site.reporter.phase(f"the head watches job {plan.name} (watcher pid {pid})")
+            if plan.stop:  # a line of its own: one line of both would not fit 80 columns
+                site.reporter.phase("the head stops the cluster once the job has ended and "
+                                    "nothing else runs")
         if detach:
             return watch.detached(base, pid)
         if plan.hold:

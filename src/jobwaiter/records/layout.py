@@ -146,7 +146,8 @@ class JobRecord:
         if self.problem:
             return "lost (corrupt record)"
         if outcome is Outcome.STARTED:
-            return "started-no-waiter"
+            # A session without a waiter: the job runs in it (the session stays open after).
+            return "running (no waiter)"
         if outcome is Outcome.LOST_RUNNING:
             return f"lost ({self.survivors} processes still run)"
         if self.exit_status is None:

@@ -3,6 +3,7 @@ loaded lazily by name), waiters of configured runtimes, and user classes by dott
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import os
@@ -112,9 +113,12 @@ def _build(
         raise SpecError(f"the {spec.name} waiter needs the {spec.name} runtime: add "
                         f"{spec.name} to runtime.types in the cluster config")
     if spec.name not in points:
-        names = ", ".join(sorted({CHAIN, *points, *runtime}))
-        raise SpecError(f"unknown job waiter {spec.name!r}; available: {names} "
-                        "(or a dotted path to a JobWaiter class)")
+        names = sorted({CHAIN, *points, *runtime})
+        close = difflib.get_close_matches(spec.name, sorted({*names, *known_runtimes}), n=1,
+                                          cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise SpecError(f"unknown job waiter {spec.name!r}; available: {', '.join(names)} "
+                        f"(or a dotted path to a JobWaiter class){hint}")
     try:
         obj = _load(points[spec.name])
     except Exception as exc:
