@@ -205,7 +205,7 @@ def where(site: JobSite, plan: JobPlan, req: JobRequest) -> DryRun:
         return DryRun(plan, "client", decision.why)
     how = site.config.get("head_to_workers") or {}
     via = ""
-    if plan.stop is not None and plan.stop.reaches_workers:
+    if plan.stop is not None and len(site.nodes) > 1:
         via = (f"the key {how['key_file']}, put on the head in {KEYS_DIR}/ with the workers' "
                "known host keys" if how.get("key_file") else "the head's own ~/.ssh")
     return DryRun(plan, "head", "auto" if decision.where == "auto" else "", via)

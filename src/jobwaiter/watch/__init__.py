@@ -25,6 +25,8 @@ Files, relative to ``$HOME`` on the head (all private, 0600 in 0700 directories)
     .jobwaiter/jobs/<name>/stop.claim  who runs the stop ("the head's watch", "a client", or
                                        "disarmed"): created once, atomically (sh/claim.sh)
     .jobwaiter/jobs/<name>/head_stop   "started <time>": the head's own stop commands began
+    .jobwaiter/jobs/<name>/stop_state  what became of the stop after the job (one word)
+    .jobwaiter/clusters/<cluster>.stop/ the journal of the cluster's last stop (jobs.transaction)
 
 Stdlib only, python3 3.8+: this package runs on the head.
 """

@@ -129,19 +129,6 @@ def nudge() -> None:
             os.kill(int(pid[0]), signal.SIGUSR1)
 
 
-def claim(name: str, by: str) -> str | None:
-    """Claim the stop after job ``name`` (the same file ``sh/claim.sh`` makes): None when it
-    is ours, else who claimed it first."""
-    path = job_dir(name) / CLAIM
-    try:
-        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return (read_text(path) or "").strip() or "another waiter"
-    with os.fdopen(fd, "w") as f:
-        f.write(by + "\n")
-    return None
-
-
 def log(message: str) -> None:
     """One line in the watcher's log (none when ``~/.jobwaiter`` is gone)."""
     if not watch_dir().parent.is_dir():
