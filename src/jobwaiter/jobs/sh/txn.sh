@@ -26,6 +26,16 @@ flock -x 9
 now=$(date +%s.%N)
 
 first() { line=; IFS= read -r line < "$1" 2>/dev/null; :; }
+# ns TIME: "<seconds>[.<fraction>]" as integer nanoseconds (bash arithmetic; no awk needed).
+ns() {
+  local s=${1%%.*} f=
+  [ "$s" = "$1" ] || f=${1#*.}
+  f=${f}000000000
+  case $s$f in *[!0-9]*|'') echo 0; return ;; esac
+  echo $(( 10#$s * 1000000000 + 10#${f:0:9} ))
+}
+# since NS: seconds from then to now, one decimal.
+since() { local d=$(( $(ns "$now") - $1 )); printf '%d.%d' $((d / 1000000000)) $((d % 1000000000 / 100000000)); }
 
 show() {
   [ -f "$d/token" ] || { [ -f "$state" ] && state_lines; return 0; }
@@ -35,7 +45,7 @@ show() {
     [ -f "$d/$key" ] && { first "$d/$key"; printf '%s %s\n' "$key" "$line"; }
   done
   first "$d/beat"
-  awk -v n="$now" -v b="${line:-0}" 'BEGIN { printf "age %.1f\n", n - b }'
+  printf 'age %s\n' "$(since "$(ns "${line:-0}")")"
   for f in "$d"/began.* "$d"/ended.*; do
     [ -f "$f" ] || continue
     first "$f"; key=${f##*/}; printf '%s %s %s\n' "${key%%.*}" "${key#*.}" "$line"
@@ -60,9 +70,9 @@ case $action in
   begin)
     owner=$1 lease=$2
     if [ -f "$d/token" ] && [ ! -f "$d/outcome" ]; then
-      first "$d/beat"; beat=${line:-0}; first "$d/lease"; held=${line:-30}
-      age=$(awk -v n="$now" -v b="$beat" 'BEGIN { printf "%.1f", n - b }')
-      if awk -v a="$age" -v l="$held" 'BEGIN { exit !(a < l) }'; then
+      first "$d/beat"; beat=$(ns "${line:-0}"); first "$d/lease"; held=$(ns "${line:-30}")
+      age=$(since "$beat")
+      if [ $(( $(ns "$now") - beat )) -lt "$held" ]; then
         first "$d/owner"; echo "busy $age $line"; exit 0
       fi
       # The owner is gone (killed, its host powered off): the stop is taken over, its
@@ -88,7 +98,7 @@ case $action in
     first "$d/outcome"; last=${line%% *} ended=${line#* }
     started=$(stat -c %Y "$state" 2>/dev/null || echo 0)
     if [ -n "$last" ] && [ "$last" != done ] \
-       && awk -v e="$ended" -v s="$started" 'BEGIN { exit !(e >= s) }'; then
+       && [ "$(ns "$ended")" -ge "$(ns "$started")" ]; then
       rm -f "$d/outcome" "$d/detail"
       cat > "$d/plan.json"
       printf '%s\n' "$owner" > "$d/owner"
