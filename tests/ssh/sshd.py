@@ -100,7 +100,7 @@ Port {self.port}
 ListenAddress {self.addr}
 HostKey {self.hostkey}
 PidFile {self.root}/sshd.pid
-AuthorizedKeysFile {self.authorized_keys}
+AuthorizedKeysFile {self.authorized_keys} {self.home}/.ssh/authorized_keys
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no

@@ -5,7 +5,9 @@ Real sshd (the farm's hosts), tmux."""
 
 from __future__ import annotations
 
-from sshd import keygen
+import subprocess
+
+from sshd import keygen, user
 
 from polling import wait_for
 
@@ -102,3 +104,49 @@ def test_status_reads_each_workers_own_state(ssh, cli) -> None:  # type: ignore[
     assert cli("stop", str(config), "-y").code == 0
     nodes = cli("status", str(config), "--json").json["nodes"]
     assert [n["state"] for n in nodes] == ["stopped", "stopped", "stopped"], nodes
+
+
+def _as_the_head(ssh, worker, key, command: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    """What a job on the head could run on ``worker`` with the head's own key."""
+    return subprocess.run(
+        ["ssh", "-F", "/dev/null", "-i", str(key), "-o", "IdentitiesOnly=yes",
+         "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={ssh.known_hosts}",
+         "-o", "StrictHostKeyChecking=yes", "-p", str(worker.port), "-l", user(),
+         worker.addr, command], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_without_head_to_workers_the_head_gets_a_key_of_its_own(ssh, cli) -> None:  # type: ignore[no-untyped-def]
+    config = ssh.write_config(extra=STOP)
+    assert cli("exec", str(config), "true", "--all-nodes").code == 0  # learn host keys
+    r = cli("exec", str(config), "sleep 1", "--tmux", "--job-waiter=tmux", "--stop", "-y",
+            "--json")
+    assert r.code == 0, r.err
+    assert "the head watches job" in r.err and "watching from this client" not in r.err
+    assert "with a key of its own, made on the head" in r.err  # asked, answered by -y
+    assert r.json["stop"]["state"] == "done", r.json
+    assert [_log(w, "worker.log") for w in ssh.workers] == [["stopped"], ["stopped"]]
+    key = ssh.head.home / ".jobwaiter" / "keys" / "t-auto"
+    assert key.stat().st_mode & 0o077 == 0, "the head's private key is private"
+    public = (ssh.head.home / ".jobwaiter" / "keys" / "t-auto.pub").read_text().split()
+    for w in ssh.workers:
+        lines = [ln for ln in (w.home / ".ssh" / "authorized_keys").read_text().splitlines()
+                 if public[1] in ln]
+        assert len(lines) == 1, lines
+        assert lines[0].startswith('from="127.0.0.1",restrict,command="bash '
+                                   '$HOME/.jobwaiter/gate/t" ssh-ed25519 '), lines
+        assert lines[0].endswith("jobwaiter head of t")
+    # The forced command lets the key do only what the head does there.
+    worker = ssh.workers[0]
+    refused = _as_the_head(ssh, worker, key, "touch ~/owned")
+    assert refused.returncode == 126 and "may run only the head's reads" in refused.stderr
+    assert not (worker.home / "owned").exists()
+    sneaky = _as_the_head(ssh, worker, key, "true; touch ~/owned")
+    assert sneaky.returncode == 126 and not (worker.home / "owned").exists()
+    # A second run sets nothing up twice.
+    assert cli("start", str(config)).code == 0
+    again = cli("exec", str(config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y",
+                "--json")
+    assert again.json["stop"]["state"] == "done", again.json
+    for w in ssh.workers:
+        text = (w.home / ".ssh" / "authorized_keys").read_text()
+        assert text.count(public[1]) == 1

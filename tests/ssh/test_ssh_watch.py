@@ -112,15 +112,24 @@ def test_workers_are_stopped_from_the_head_with_a_dedicated_key(ssh, cli, head_k
     assert copy.read_bytes() == key.read_bytes() and copy.stat().st_mode & 0o077 == 0
 
 
-def test_without_a_way_to_the_workers_the_client_watches(ssh, cli) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_way_to_the_workers_the_client_watches(ssh) -> None:  # type: ignore[no-untyped-def]
+    from jobwaiter import Cluster
+    from jobwaiter.errors import UsageError
+
     config = ssh.write_config(extra=STOP_EXTRA + WORKER_STOP)
-    refused = cli("exec", str(config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y",
-                  "--watch", "head")
-    assert refused.code == 2 and "set head_to_workers" in refused.err, refused.err
-    assert ssh.head.records() == [], "nothing ran"
-    r = cli("exec", str(config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y",
-            "--json")
-    assert r.code == 0, r.err
-    assert "watching from this client: the stop needs the head to reach the workers" in r.err
-    assert r.json["stop"]["ok"] is True
+    asked: list[str] = []
+
+    def no(question: str) -> bool:  # the head's own key for the workers: declined
+        asked.append(question)
+        return "key of its own" not in question
+
+    with Cluster(config, confirm=no) as cluster:
+        with pytest.raises(UsageError, match="the head needs a way to the workers: set "
+                                             "head_to_workers"):
+            cluster.exec("true", tmux=True, job_waiter="tmux", stop=True, watch="head")
+        assert ssh.head.records() == [], "nothing ran"
+        result = cluster.exec("true", tmux=True, job_waiter="tmux", stop=True)
+    assert any("key of its own" in q for q in asked), asked
+    assert result.stop is not None and result.stop.state == "done", result
     assert _worker_logs(ssh) == ["stopped\n", "stopped\n"]
+    assert not (ssh.head.home / ".jobwaiter" / "keys" / "t-auto").exists()

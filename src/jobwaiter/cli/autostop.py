@@ -64,7 +64,7 @@ def autostop_cmd(config: str, idle: float | None, wait_for: str, cancel: bool, y
     if cancel and idle is not None:
         raise click.UsageError("--cancel disarms autostop; --idle arms it: give one")
     reporter = TerminalReporter(quiet)
-    with open_cluster(config, cluster_name, reporter) as cluster:
+    with open_cluster(config, cluster_name, reporter, yes) as cluster:
         if cancel:
             was = cluster.autostop_cancel()
             if as_json:

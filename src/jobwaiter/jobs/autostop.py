@@ -154,15 +154,16 @@ def arm(site: JobSite, idle: float, wait_for: str = WAIT_FOR[0]) -> str:
     if not idle > 0:
         raise UsageError("--idle must be more than zero")
     workers = {n.id for n in site.nodes if not n.is_head}
-    if workers and not site.config.get("head_to_workers"):
-        raise UsageError("autostop needs the head to reach the workers (to read their jobs "
-                         "and stop them): set head_to_workers in the config (docs/watch.md)")
     stop = site.stop_plan()
     try:
         path = ship(site)
-        access = worker_access(site, workers)
     except WatchUnavailable as exc:
         raise JobwaiterError(f"the head cannot run autostop: {exc}") from None
+    try:
+        # The head reads the workers' jobs and stops them: it needs a way to them.
+        access = worker_access(site, workers, stop)
+    except WatchUnavailable as exc:
+        raise UsageError(f"autostop: {exc}") from None
     order = {"idle": idle, "wait_for": wait_for, "stop": stop.to_dict(),
              "config": dict(site.config), "workers": access}
     answer = site.head.run(run_argv(path, "autostop", "arm"),

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import jobwaiter
 from jobwaiter.errors import CommandError, TransportError, UsageError
-from jobwaiter.jobs.plan import JobPlan
+from jobwaiter.jobs import workerkey
+from jobwaiter.jobs.plan import JobPlan, StopPlan
 from jobwaiter.jobs.result import JobResult, Outcome, StopReport
 from jobwaiter.jobs.site import JobSite
 from jobwaiter.waiters.blocking import BlockingWaiter
@@ -129,10 +130,6 @@ def static_reason(site: JobSite, plan: JobPlan) -> str | None:
         module = type(waiter).__module__ if waiter is not None else ""
         if isinstance(waiter, BlockingWaiter) or not module.startswith("jobwaiter."):
             return f"the waiter {step.spec} is code of this machine, not of the head"
-    if plan.stop is not None and len(site.nodes) > 1 \
-            and not site.config.get("head_to_workers"):
-        return ("the stop needs the head to reach the workers (to see their jobs and stop "
-                "them): set head_to_workers in the config (docs/watch.md)")
     return None
 
 
@@ -207,7 +204,9 @@ def where(site: JobSite, plan: JobPlan, req: JobRequest) -> DryRun:
     via = ""
     if plan.stop is not None and len(site.nodes) > 1:
         via = (f"the key {how['key_file']}, put on the head in {KEYS_DIR}/ with the workers' "
-               "known host keys" if how.get("key_file") else "the head's own ~/.ssh")
+               "known host keys" if how.get("key_file") else "the head's own ~/.ssh"
+               if how.get("head_ssh") else "a key of the head's own, set up by jobwaiter "
+               "when asked (docs/watch.md)")
     return DryRun(plan, "head", "auto" if decision.where == "auto" else "", via)
 
 
@@ -288,7 +287,7 @@ def notify_of(req: JobRequest) -> dict[str, Any] | None:
     return {"urls": list(req.notify), "command": req.notify_command}
 
 
-KEYS_DIR = ".jobwaiter/keys"
+KEYS_DIR = workerkey.KEYS_DIR
 #: Uploads a file from stdin to the head, private: bash -c SCRIPT jw PATH.
 _PUT_PRIVATE = 'umask 077; mkdir -p "${1%/*}" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"'
 
@@ -301,20 +300,36 @@ def stopped_workers(plan: JobPlan) -> set[str]:
     return {w.node for w in plan.stop.workers}
 
 
-def worker_access(site: JobSite, ids: set[str]) -> list[dict[str, Any]]:
-    """How the head reaches the workers ``ids`` (``head_to_workers``): the dedicated key,
-    put on the head (0600 under ``~/.jobwaiter/keys``), and this machine's known host keys
-    of the workers, used there with strict host-key checking."""
+def worker_access(site: JobSite, ids: set[str],
+                  stop: StopPlan | None = None) -> list[dict[str, Any]]:
+    """How the head reaches the workers ``ids``: the key of ``head_to_workers`` put on the
+    head (0600 under ``~/.jobwaiter/keys``), the head's own ``~/.ssh`` (``head_ssh``), or,
+    with neither configured, a key of the head's own that jobwaiter sets up once asked
+    (``jobs.workerkey``; WatchUnavailable when the answer is no); with a key, this machine's
+    known host keys of the workers, used there with strict host-key checking."""
     if not ids:
         return []
     how = site.config.get("head_to_workers") or {}
     auth = site.config.get("auth") or {}
     key_path = None
+    credentials = "auth.ssh_user and head_to_workers.key_file"
     if how.get("key_file"):
         data = Path(how["key_file"]).read_bytes()
         key_path = f"{KEYS_DIR}/{site.cluster}-{hashlib.sha256(data).hexdigest()[:12]}"
         site.head.run(["bash", "-c", _PUT_PRIVATE, "jw", key_path], input=data,
                       timeout=60).check("putting the head's key for the workers there")
+    elif how.get("head_ssh"):
+        credentials = "auth.ssh_user and the head's own ~/.ssh (head_to_workers.head_ssh)"
+    else:
+        workers = [n for n in site.nodes if n.id in ids]
+        if not site.confirm(f"let the head of cluster {site.cluster} reach its "
+                            f"{len(workers)} worker(s) with a key of its own, made on the "
+                            "head (each worker lets it read jobs and run its stop only)"):
+            raise WatchUnavailable("the head needs a way to the workers: set head_to_workers "
+                                   "in the config, or let jobwaiter set up a key of the "
+                                   "head's own (-y; docs/watch.md)")
+        key_path = workerkey.set_up(site, stop or site.stop_plan(), workers)
+        credentials = f"the head's own key ~/{key_path} (set up by jobwaiter)"
     known = None
     if key_path is not None:
         lines = _known_lines(auth.get("known_hosts_file"), site, ids)
@@ -324,7 +339,8 @@ def worker_access(site: JobSite, ids: set[str]) -> list[dict[str, Any]]:
     return [{"id": n.id, "address": n.ip, "user": auth.get("ssh_user"),
              "port": auth.get("ssh_port"), "identity_file": key_path,
              "known_hosts_file": known, "connect_timeout": auth.get("connect_timeout", 10),
-             "options": [[k, str(v)] for k, v in (auth.get("ssh_options") or {}).items()]}
+             "options": [[k, str(v)] for k, v in (auth.get("ssh_options") or {}).items()],
+             "credentials": credentials}
             for n in site.nodes if n.id in ids]
 
 
@@ -371,7 +387,7 @@ def setup(site: JobSite, plan: JobPlan, mode: str) -> HeadWatch | None:
     if path is None:
         return None
     try:
-        workers = worker_access(site, stopped_workers(plan))
+        workers = worker_access(site, stopped_workers(plan), plan.stop)
     except (WatchUnavailable, CommandError) as exc:
         why = str(exc).splitlines()[0]
         if mode == "head":
@@ -399,7 +415,8 @@ def check_reach(site: JobSite, path: str, workers: list[dict[str, Any]]) -> None
     if failed or not answer.ok:
         how = site.config.get("head_to_workers") or {}
         key = (f"head_to_workers.key_file {how['key_file']}" if how.get("key_file")
-               else "head_to_workers (the head's own ~/.ssh)")
+               else "head_to_workers (the head's own ~/.ssh)" if how.get("head_ssh")
+               else f"the head's own key (~/{workerkey.key_path(site.cluster)})")
         raise UsageError(f"{key}: the head cannot reach "
                          f"{'; '.join(failed) or answer.tail(1) or 'the workers'}; nothing "
                          "was launched")
@@ -411,7 +428,7 @@ def arm(site: JobSite, path: str, plan: JobPlan, notify: dict[str, Any] | None =
     job. WatchUnavailable when it did not confirm."""
     if workers is None:
         try:
-            workers = worker_access(site, stopped_workers(plan))
+            workers = worker_access(site, stopped_workers(plan), plan.stop)
         except CommandError as exc:
             raise WatchUnavailable(str(exc).splitlines()[0]) from None
     # Arming twice is harmless: the order is written again and the watcher already has it.

@@ -30,8 +30,8 @@ def worker_node(access: dict[str, Any]) -> Node:
                        known_hosts_file=on_head(access.get("known_hosts_file")),
                        connect_timeout=float(access.get("connect_timeout") or 10),
                        options=options,
-                       credentials="auth.ssh_user and head_to_workers" + (
-                           ".key_file" if access.get("identity_file") else ".head_ssh"))
+                       credentials=str(access.get("credentials")
+                                       or "auth.ssh_user and head_to_workers"))
     address = str(access["address"])
     transport = FramedTransport(SSHTransport(target, node=address))
     return Node(str(access["id"]), address, transport)
