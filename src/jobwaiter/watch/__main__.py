@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -153,6 +154,8 @@ def follow(names: list[str], budget: float) -> int:
     recorded: dict[str, str] = {}
     deadline = time.monotonic() + budget
     boot = files.boot_id()
+    held: dict[str, int | None] = {}
+    alive_at = time.monotonic() + 0.5
     while pending:
         for name in list(pending):
             d = job_dir(name)
@@ -175,8 +178,10 @@ def follow(names: list[str], budget: float) -> int:
                 recorded[name] = text or ""
                 _emit({"job": name, "event": "recorded", "result": result})
                 files.write_private(d / SEEN, text or "")
-            # Tells the watcher that someone follows the job right now.
-            files.touch(d / FOLLOWING)
+            # Tells the watcher that someone follows the job right now (for as long as this
+            # process lives: a client gone away ends it at the next write).
+            if name not in held:
+                held[name] = _hold(d / FOLLOWING)
             message = (files.read_text(d / PROGRESS) or "").strip()
             if message and message != seen.get(name):
                 seen[name] = message
@@ -190,10 +195,30 @@ def follow(names: list[str], budget: float) -> int:
                 pending.remove(name)
         if not pending or time.monotonic() > deadline:
             break
+        if time.monotonic() >= alive_at:
+            # An empty line (clients skip it): the write fails once the client is gone, and
+            # this process ends with its locks, so the watcher knows at once.
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            alive_at = time.monotonic() + 0.5
         time.sleep(0.1)
     if pending:
         _emit({"event": "more", "jobs": pending})
     return 0
+
+
+def _hold(path: Any) -> int | None:
+    """A shared flock on ``path``, held until this process ends (None if it cannot be)."""
+    try:
+        fd = os.open(str(path), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def _deferred(result: dict[str, Any]) -> bool:
@@ -314,7 +339,10 @@ def main(argv: list[str]) -> int:
         budget = 25.0
         if args[:1] == ["--for"]:
             budget, args = float(args[1]), args[2:]
-        return follow(args, budget)
+        try:
+            return follow(args, budget)
+        except BrokenPipeError:
+            os._exit(0)  # the client went away: nothing to flush to, nobody to tell
     if command == "autostop" and args[:1] in (["arm"], ["cancel"]):
         return autostop_command(args[0], sys.stdin.read() if args[0] == "arm" else "")
     print(f"unknown command {command!r}", file=sys.stderr)

@@ -23,7 +23,8 @@ CLAIM = "stop.claim"
 HEAD_STOP = "head_stop"
 #: What became of the stop after the job, one ``StopReport.state`` word.
 STOP_STATE = "stop_state"
-#: Touched by ``follow`` at each look at the job, and what it last sent on of the result.
+#: Held (a shared flock) by each ``follow`` of the job for as long as its client reads it,
+#: and what it last sent on of the result.
 FOLLOWING = "following"
 SEEN = "seen"
 
@@ -127,6 +128,22 @@ def nudge() -> None:
     if b"serve" in argv and any(a.endswith(b"run.py") for a in argv):
         with contextlib.suppress(OSError):
             os.kill(int(pid[0]), signal.SIGUSR1)
+
+
+def followed(path: Path) -> bool:
+    """Whether a follower holds ``path`` (``FOLLOWING``): a client reads the job right now. A
+    follower whose client went away ends at its next write, and its lock with it."""
+    try:
+        fd = os.open(str(path), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def log(message: str) -> None:

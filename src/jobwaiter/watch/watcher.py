@@ -50,8 +50,6 @@ IDLE_EXIT = 30.0
 #: At most this long between recording that the head's own stop commands start and
 #: starting them, while a client following the job has not read it yet.
 HEAD_STOP_GRACE = 1.0
-#: A follower looks at its jobs every 0.1 s; one that did within this is following.
-FOLLOWED_WITHIN = 1.0
 #: ``--max-runtime``: marks the record when the head killed the job for running too long.
 MAX_RUNTIME = "max_runtime"
 KILL_GRACE = 10.0
@@ -174,11 +172,7 @@ def _let_followers_read(d: Any) -> None:
     recorded = files.read_text(d / RESULT)
     deadline = time.monotonic() + HEAD_STOP_GRACE
     while time.monotonic() < deadline:
-        try:
-            followed = time.time() - os.stat(str(d / FOLLOWING)).st_mtime < FOLLOWED_WITHIN
-        except OSError:
-            followed = False
-        if not followed or files.read_text(d / SEEN) == recorded:
+        if not files.followed(d / FOLLOWING) or files.read_text(d / SEEN) == recorded:
             return
         time.sleep(0.02)
 
