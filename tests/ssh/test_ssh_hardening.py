@@ -94,7 +94,7 @@ def test_a_lost_job_with_survivors_defers_the_stop_over_ssh(ssh, cli) -> None:
     t.start()
     # The job's process outlives its wrapper (it ignores the hangup) for 4 s.
     r = cli("exec", config, f"trap '' HUP; echo $$ > {pid_file}; sleep 4; date +%s.%N > {left}",
-            "--tmux", "--job-waiter=tmux", "--json", "--stop", "-y")
+            "--tmux", "--job-waiter=tmux", "--json", "--stop", "-y", "--watch", "client")
     t.join()
     assert r.code == 125 and r.json["outcome"] == "lost", r.err
     assert "stop deferred: waiting for the processes left of this job" in r.err

@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from polling import wait_for
+
 
 def test_node_ip_runs_on_that_worker(ssh, cli) -> None:
     worker = ssh.workers[0]
@@ -205,10 +207,22 @@ def test_stop_with_a_waiter_stops_the_workers_from_here(ssh, cli, tmp_path) -> N
 
 
 def test_stop_inside_a_session_warns_about_workers(ssh, cli, tmp_path) -> None:
+    # Watched from the client, the job's session can stop only its own node.
     config = order_config(ssh, tmp_path / "order.log")
-    r = cli("exec", config, "true", "--tmux", "--stop", "-y")
+    r = cli("exec", config, "true", "--tmux", "--stop", "-y", "--watch", "client")
     assert r.code == 0, r.err
     assert "runs only the head's stop commands" in r.err
+
+
+def test_a_session_without_waiter_on_the_heads_watch_stops_every_node(ssh, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "order.log"
+    config = order_config(ssh, log)
+    assert cli("exec", config, "true", "--all-nodes").code == 0  # learn host keys
+    r = cli("exec", config, "true", "--tmux", "--stop", "-y")
+    assert r.code == 0, r.err
+    assert "the head watches job" in r.err and "runs only the head's" not in r.err
+    stops = ["worker-stop", "worker-stop", "head-stop"]
+    wait_for(lambda: log.exists() and [w for w, _, _ in read_log(log)] == stops, 30)
 
 
 def test_a_failing_worker_stop_keeps_the_head_up(ssh, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
