@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import threading
 import time
 from pathlib import Path
@@ -90,6 +89,9 @@ def test_notify_from_a_file_or_the_environment_is_checked_alike(
     assert r.code == 2 and "--notify must not carry credentials" in r.err, r.err
     assert "PASSWORD" not in r.err
     assert secret.read_text().endswith("PASSWORD@h/x\n")  # the file stays as it was
+    monkeypatch.setenv("HOME", str(tmp_path))
+    r = cli("exec", config, "true", "--tmux", "--notify", "@~/hook")
+    assert r.code == 2 and "--notify must not carry credentials" in r.err, r.err
     secret.write_text("\n# nothing here\n")
     r = cli("exec", config, "true", "--tmux", "--notify", f"@{secret}")
     assert r.code == 2 and "holds no URL" in r.err, r.err
@@ -221,7 +223,8 @@ def test_what_a_notify_command_leaves_running_is_ended_with_it(tmp_path: Path) -
     assert _gone(int(pids.read_text()))
 
 
-def test_a_notify_command_that_ignores_term_is_killed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_notify_command_that_ignores_term_is_killed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(notify, "GROUP_GRACE", 0.5)
     why = notify._run("trap '' TERM; while :; do sleep 0.1; done", BODY, tmp_path, limit=0.5)
     assert why.startswith("did not finish within 0.5 s"), why
@@ -267,3 +270,12 @@ def test_the_payload_carries_no_command(tmp_path: Path) -> None:
     body = json.loads(notify.payload({"outcome": "failed", "command": "secret"}, "l", "c"))
     assert "command" not in body and body["outcome"] == "failed"
     assert url_problem("https://hooks.slack.com/services/T/B/X") is None
+
+
+def test_a_commands_tokens_are_masked_in_its_output_and_plain_words_kept() -> None:
+    command = ("curl -sf -H 'Authorization: Bearer abc123def456' "
+               "https://hooks.example/services/T0/SECRETX || echo send-failed")
+    out = redact("curl: (22) 401 for https://hooks.example/services/T0/SECRETX "
+                 "Bearer abc123def456 | send-failed", [command])
+    assert "abc123def456" not in out and "SECRETX" not in out, out
+    assert "send-failed" in out and "hooks.example" in out

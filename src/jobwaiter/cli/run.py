@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from typing import Any
 
@@ -46,7 +47,7 @@ NOTIFY_COMMAND_VARIABLE = "JOBWAITER_NOTIFY_COMMAND"
 
 def _read_secret_file(option: str, value: str) -> str:
     """The text of FILE for ``option @FILE``, read once here (the file stays as it is)."""
-    path = value[1:]
+    path = os.path.expanduser(value[1:])  # after @, no shell expands a ~
     if not path:
         raise UsageError(f"{option} @FILE: no file named after the @")
     try:
@@ -183,6 +184,8 @@ def exec_cmd(config: str, cmd: str, tail_on_failure: int, dry_run: bool, yes: bo
       jobwaiter exec cluster.yaml "spark-submit --deploy-mode cluster app.py" \\
           --tmux --job-waiter='chain[tmux, spark]' --stop -y
       jobwaiter exec cluster.yaml 'nvidia-smi -L' --all-nodes
+      jobwaiter exec cluster.yaml 'python3 train.py' --tmux --job-waiter=tmux \\
+          --notify @~/.config/hook.url      # the URL kept out of this argv
     """
     req = JobRequest.of(cmd, **options)
     nodes.check_options(all_nodes, req.node_ip, no_parallel, tmux=req.session == "tmux",

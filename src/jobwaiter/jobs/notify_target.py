@@ -105,9 +105,21 @@ def secret_parts(secrets: Iterable[str]) -> list[str]:
             found.add(parts.fragment)
             found.add(parts.path + ("?" + parts.query if parts.query else ""))
         else:
-            # A command: its longer words may be tokens (curl -H 'Authorization: ...').
-            found.update(w for w in re.split(r"[\s'\"=]+", secret) if len(w) >= 8)
+            # A command: the URLs in it, and its words that look like tokens (curl -H
+            # 'Authorization: Bearer ...'): long, or of letters and digits mixed. Plain words
+            # stay readable in what the command printed.
+            found.update(secret_parts(m.group(0) for m in _URL_IN_TEXT.finditer(secret)))
+            found.update(w for w in re.split(r"[\s'\"=:,;]+", secret) if _token_like(w))
     return sorted((p for p in found if len(p) >= 3), key=len, reverse=True)
+
+
+def _token_like(word: str) -> bool:
+    if "://" in word:
+        return False  # a URL: masked in parts, its host shown
+    if len(word) >= 20:
+        return True
+    return (len(word) >= 8 and any(c.isdigit() for c in word)
+            and any(c.isalpha() for c in word))
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:

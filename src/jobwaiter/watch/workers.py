@@ -13,7 +13,6 @@ from jobwaiter.transport.node import Node
 from jobwaiter.transport.ssh import SSHTarget, SSHTransport
 from jobwaiter.watch import files
 
-
 #: What the watcher keeps of each output stream of a command it runs (on the head or over ssh
 #: on a worker): this many bytes from the start and as many from the end. It lives long, and
 #: a stop command or a check printing without end must not grow it; the end marker of a
