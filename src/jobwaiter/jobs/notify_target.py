@@ -34,8 +34,8 @@ def url_problem(url: str) -> str | None:
     if parts.scheme.lower() not in ("http", "https"):
         return "takes an http:// or https:// URL"
     if "@" in parts.netloc:
-        return ("must not carry credentials (user:password@): put them in the path or query "
-                "of the URL, read from a file with @FILE")
+        return ("must not carry credentials (user:password@); for a server that needs them, "
+                "use --notify-command (curl --netrc-file FILE)")
     if not parts.hostname:
         return "takes a URL with a host (http://HOST/...)"
     if port == 0:
