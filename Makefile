@@ -78,7 +78,7 @@ test-fast: test-deps
 # (tests/test_head_python.py runs it).
 HEAD_CODE := $(addprefix src/jobwaiter/,records sessions waiters runtimes transport watch errors.py \
   plugins.py outcome.py durations.py __init__.py $(addprefix jobs/,__init__.py autostop.py events.py nodes.py plan.py \
-  result.py run.py site.py stop.py transaction.py watch.py))
+  notify_target.py result.py run.py site.py stop.py transaction.py watch.py))
 
 lint: test-deps
 	$(BIN)/ruff check src tests bench

@@ -376,3 +376,48 @@ def test_wait_follows_several_jobs_at_once(env, cli) -> None:  # type: ignore[no
     every = cli("wait", str(env.config), "--all", "--json")
     assert every.code == 0 and [j["job"] for j in every.json["jobs"]] == [running], every.err
     assert cli("wait", str(env.config)).code == 2
+
+
+def _peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    (line,) = [x for x in status.splitlines() if x.startswith("VmHWM:")]
+    return int(line.split()[1]) / 1024
+
+
+def test_a_loud_notify_command_leaves_the_watcher_small(env, cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux", "--notify-command",
+            "head -c 200000000 /dev/zero | tr '\\0' x; echo; echo last-words >&2; exit 5",
+            "--json")
+    assert r.code == 0 and r.json["outcome"] == "succeeded", r.err
+    (note,) = r.json["notes"]
+    assert note.startswith("notify command: exit status 5") and note.endswith("last-words")
+    peak = _peak_rss_mb(_watcher_pid(env))
+    assert peak < 150, f"the watcher peaked at {peak:.0f} MB"
+
+
+def test_notify_from_a_file_and_the_environment_stays_out_of_argv(  # type: ignore[no-untyped-def]
+        env, jobwaiter_argv, tmp_path) -> None:
+    hook = _Hook()
+    urls = tmp_path / "hook.url"
+    urls.write_text(f"{hook.url}?token=T0KEN123\n")
+    urls.chmod(0o600)
+    done = env.home / "notified.json"
+    try:
+        p = subprocess.Popen([*jobwaiter_argv, "exec", str(env.config), "sleep 2", "--tmux",
+                              "--job-waiter=tmux", "--notify", f"@{urls}", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env={**os.environ, "JOBWAITER_NOTIFY_COMMAND":
+                                  f"cat > {done} # s3cret-command"})
+        client = Path(f"/proc/{p.pid}/cmdline").read_bytes()
+        out, err = p.communicate(timeout=60)
+    finally:
+        hook.close()
+    assert p.returncode == 0, err
+    assert b"s3cret" not in client and b"T0KEN123" not in client
+    assert len(hook.posts) == 1 and json.loads(done.read_text())["outcome"] == "succeeded"
+    assert urls.read_text() == f"{hook.url}?token=T0KEN123\n"  # the user's file, untouched
+    name = json.loads(out)["job"]
+    kept = (env.record(name) / "result.json").read_text()
+    log = (env.home / ".jobwaiter" / "watch" / "watcher.log").read_text()
+    for text in (out.decode(), err.decode(), kept, log):
+        assert "s3cret" not in text and "T0KEN123" not in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from typing import Any
 
@@ -26,6 +27,7 @@ from jobwaiter.cli.common import (
 from jobwaiter.cli.complete import complete_waiters
 from jobwaiter.cli.output import TerminalReporter, echo_json, exit_code, print_result
 from jobwaiter.cli.tail import failure_tail, tail_option
+from jobwaiter.errors import UsageError
 from jobwaiter.jobs.names import check_label
 from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult
@@ -35,6 +37,46 @@ from jobwaiter.jobs.watch import DryRun
 def _check_label(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A bad --name is refused before anything else happens (a prompt, a connection)."""
     return None if value is None else check_label(value)
+
+
+#: Stand-ins for --notify and --notify-command that keep them out of the client's argv
+#: (readable by every user in /proc/PID/cmdline for as long as the client follows the job).
+NOTIFY_VARIABLE = "JOBWAITER_NOTIFY"
+NOTIFY_COMMAND_VARIABLE = "JOBWAITER_NOTIFY_COMMAND"
+
+
+def _read_secret_file(option: str, value: str) -> str:
+    """The text of FILE for ``option @FILE``, read once here (the file stays as it is)."""
+    path = os.path.expanduser(value[1:])  # after @, no shell expands a ~
+    if not path:
+        raise UsageError(f"{option} @FILE: no file named after the @")
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            return f.read()
+    except OSError as exc:
+        raise UsageError(f"{option} {value}: cannot read it ({exc.strerror or exc})") from None
+
+
+def _read_notify_urls(ctx: click.Context, param: click.Parameter,
+                      value: tuple[str, ...] | None) -> tuple[str, ...]:
+    urls: list[str] = []
+    for item in value or ():
+        if not item.startswith("@"):
+            urls.append(item)
+            continue
+        lines = [line.strip() for line in _read_secret_file("--notify", item).splitlines()]
+        found = [line for line in lines if line and not line.startswith("#")]
+        if not found:
+            raise UsageError(f"--notify {item}: the file holds no URL")
+        urls += found
+    return tuple(urls)
+
+
+def _read_notify_command(ctx: click.Context, param: click.Parameter,
+                         value: str | None) -> str | None:
+    if value is None or not value.startswith("@"):
+        return value
+    return _read_secret_file("--notify-command", value).rstrip("\n")
 
 
 def job_options(f: Any) -> Any:
@@ -64,11 +106,19 @@ def job_options(f: Any) -> Any:
         click.option("--max-runtime", "max_runtime", type=Duration(), metavar="DURATION",
                      help="The head kills the job once it has run this long (recorded as "
                           "killed; --stop then stops the cluster). Needs the head's watch."),
-        click.option("--notify", "notify", multiple=True, metavar="URL",
+        click.option("--notify", "notify", multiple=True, metavar="URL|@FILE",
+                     envvar=NOTIFY_VARIABLE, callback=_read_notify_urls,
                      help="The head POSTs the result (JSON) to URL once it is known, before "
-                          "its own stop commands (repeatable). Kept private on the head."),
-        click.option("--notify-command", "notify_command", metavar="CMD",
-                     help="The head runs CMD with bash, the result (JSON) on its stdin."),
+                          "its own stop commands (repeatable); only a 2xx answer counts. "
+                          "@FILE reads the URLs from FILE (one a line), and "
+                          f"${NOTIFY_VARIABLE} (URLs apart by spaces) stands in for the "
+                          "option: both keep the URL out of the client's argv. Kept private "
+                          "on the head; shown only as scheme://host:port/***."),
+        click.option("--notify-command", "notify_command", metavar="CMD|@FILE",
+                     envvar=NOTIFY_COMMAND_VARIABLE, callback=_read_notify_command,
+                     help="The head runs CMD with bash, the result (JSON) on its stdin (60 s "
+                          "at most, then its process group is ended). @FILE reads CMD from "
+                          f"FILE, ${NOTIFY_COMMAND_VARIABLE} stands in for the option."),
         click.option("--dry-run", "dry_run", is_flag=True,
                      help="Print what would run (the job's plan: waiters, where it is "
                           "watched, the stop per node) and run nothing."),
@@ -134,6 +184,8 @@ def exec_cmd(config: str, cmd: str, tail_on_failure: int, dry_run: bool, yes: bo
       jobwaiter exec cluster.yaml "spark-submit --deploy-mode cluster app.py" \\
           --tmux --job-waiter='chain[tmux, spark]' --stop -y
       jobwaiter exec cluster.yaml 'nvidia-smi -L' --all-nodes
+      jobwaiter exec cluster.yaml 'python3 train.py' --tmux --job-waiter=tmux \\
+          --notify @~/.config/hook.url      # the URL kept out of this argv
     """
     req = JobRequest.of(cmd, **options)
     nodes.check_options(all_nodes, req.node_ip, no_parallel, tmux=req.session == "tmux",

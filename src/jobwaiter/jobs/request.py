@@ -17,6 +17,7 @@ else:
 from jobwaiter.durations import parse_duration
 from jobwaiter.errors import UsageError
 from jobwaiter.jobs.names import check_label
+from jobwaiter.jobs.notify_target import command_problem, url_problem
 
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -114,8 +115,8 @@ class JobRequest:
                    node_ip=options.get("node_ip") or None, label=options.get("label"),
                    watch=options.get("watch"), detach=options.get("detach", False),
                    max_runtime=duration(options.get("max_runtime"), "--max-runtime"),
-                   notify=tuple(options.get("notify") or ()),
-                   notify_command=options.get("notify_command") or None)
+                   notify=_urls(options.get("notify")),
+                   notify_command=options.get("notify_command"))
 
     def __post_init__(self) -> None:
         if self.label is not None:
@@ -123,9 +124,15 @@ class JobRequest:
         if self.max_runtime is not None and not (math.isfinite(self.max_runtime)
                                                  and self.max_runtime > 0):
             raise UsageError("--max-runtime must be a positive, finite duration")
+        # Checked here, before anything runs; the messages never repeat the value (a secret).
         for url in self.notify:
-            if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
-                raise UsageError("--notify takes an http:// or https:// URL")
+            problem = url_problem(url)
+            if problem:
+                raise UsageError(f"--notify {problem}")
+        if self.notify_command is not None:
+            problem = command_problem(self.notify_command)
+            if problem:
+                raise UsageError(f"--notify-command {problem}")
         if self.session not in (None, "tmux", "screen"):
             raise UsageError(f"unknown session kind {self.session!r} (expected tmux or screen)")
         if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
@@ -169,6 +176,13 @@ def duration(value: float | str | None, what: str, allow_zero: bool = False) -> 
         return parse_duration(value, allow_zero=allow_zero)
     except ValueError as exc:
         raise UsageError(f"{what} {exc}") from None
+
+
+def _urls(value: Sequence[str] | str | None) -> tuple[str, ...]:
+    """``notify=`` as a list of URLs; one URL given as a string is one URL, not its letters."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(str(u) for u in value)
 
 
 def parse_env(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:

@@ -153,8 +153,8 @@ def watched(
         elif pid != "?":
             site.reporter.phase(f"the head watches job {plan.name} (watcher pid {pid})")
             if plan.stop:  # a line of its own: one line of both would not fit 80 columns
-                site.reporter.phase("the head stops the cluster once the job has ended and "
-                                    "nothing else runs")
+                site.reporter.phase("the head stops the cluster after the job, once nothing "
+                                    "else runs")
         if detach:
             return watch.detached(base, pid)
         if plan.hold:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from jobwaiter.errors import CommandTimeout, TransportError
 from jobwaiter.transport.base import CommandResult, OutputSink
+from jobwaiter.transport.bounded import run_bounded
 from jobwaiter.transport.stream import run_streaming
 
 
@@ -22,9 +23,14 @@ class LocalTransport:
     #: itself (runtimes/http.py fetches in-process).
     in_process = True
 
-    def __init__(self, node: str = "head", env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, node: str = "head", env: Mapping[str, str] | None = None,
+                 max_output: int | None = None) -> None:
         self.node = node
         self._env = dict(env) if env is not None else None
+        #: With a bound, a captured stream keeps at most this many bytes from its start and
+        #: as many from its end (jobwaiter.transport.bounded): for a long-lived process
+        #: (the head's watcher) whose children may print without limit.
+        self.max_output = max_output
 
     def run(
         self,
@@ -44,6 +50,9 @@ class LocalTransport:
             if output is not None:
                 proc = run_streaming(argv, output, input=input, timeout=timeout, cwd=home,
                                      env=env)
+            elif self.max_output is not None:
+                proc = run_bounded(argv, self.max_output, input=input, timeout=timeout,
+                                   cwd=home, env=env)
             else:
                 proc = subprocess.run(
                     list(argv),

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from jobwaiter.errors import AccessError, CommandTimeout, ConnectionLost, TransportError
 from jobwaiter.transport.base import CommandResult, OutputSink
+from jobwaiter.transport.bounded import run_bounded
 from jobwaiter.transport.stream import run_streaming
 
 #: Runs before every remote command. sshd starts a command in the passwd entry's home, which
@@ -197,8 +198,12 @@ class SSHTransport:
         control: ControlDir | None = None,
         backoff: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_output: int | None = None,
     ) -> None:
         self.target = target
+        #: A bound on what a captured stream keeps (jobwaiter.transport.bounded), for a
+        #: long-lived caller (the head's watcher); None keeps all.
+        self.max_output = max_output
         self.node = node or target.label
         self._control = control or ControlDir()
         self._owns_control = control is None
@@ -349,6 +354,8 @@ class SSHTransport:
         try:
             if output is not None:
                 proc = run_streaming(session, output, input=input, timeout=timeout)
+            elif self.max_output is not None:
+                proc = run_bounded(session, self.max_output, input=input, timeout=timeout)
             else:
                 proc = subprocess.run(
                     session,

@@ -13,6 +13,12 @@ from jobwaiter.transport.node import Node
 from jobwaiter.transport.ssh import SSHTarget, SSHTransport
 from jobwaiter.watch import files
 
+#: What the watcher keeps of each output stream of a command it runs (on the head or over ssh
+#: on a worker): this many bytes from the start and as many from the end. It lives long, and
+#: a stop command or a check printing without end must not grow it; the end marker of a
+#: framed answer is in the tail kept.
+CAPTURE_LIMIT = 4 << 20
+
 
 def worker_node(access: dict[str, Any]) -> Node:
     """A worker as the head reaches it to stop it: over ssh, with the key and the host keys
@@ -33,10 +39,11 @@ def worker_node(access: dict[str, Any]) -> Node:
                        credentials=str(access.get("credentials")
                                        or "auth.ssh_user and head_to_workers"))
     address = str(access["address"])
-    transport = FramedTransport(SSHTransport(target, node=address))
+    transport = FramedTransport(SSHTransport(target, node=address, max_output=CAPTURE_LIMIT))
     return Node(str(access["id"]), address, transport)
 
 
 def this_head() -> Node:
     """The head, as the watcher (which runs on it) reaches it."""
-    return Node("head", "127.0.0.1", FramedTransport(LocalTransport("head")), is_head=True)
+    return Node("head", "127.0.0.1",
+                FramedTransport(LocalTransport("head", max_output=CAPTURE_LIMIT)), is_head=True)
