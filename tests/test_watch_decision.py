@@ -51,11 +51,12 @@ CASES = [
     ({"on_worker": True}, {"tmux": True, "job_waiter": "tmux"}, "client", "on a worker"),
     ({"on_worker": True}, {"tmux": True, "job_waiter": "tmux", "watch": "head"}, "refused",
      "the head cannot watch this job: a job on a worker"),
-    ({"stop": WITH_WORKER}, {"tmux": True, "stop": True}, "client", "set head_to_workers"),
+    # Workers without head_to_workers: the head gets a key of its own when the watch is set
+    # up (asked then; test_a_declined_key_...).
+    ({"stop": WITH_WORKER}, {"tmux": True, "stop": True}, "auto", ""),
     ({"stop": WITH_WORKER, "config": {"head_to_workers": {"head_ssh": True}}},
      {"tmux": True, "stop": True}, "auto", ""),
-    ({"stop": WITH_WORKER}, {"tmux": True, "stop": True, "detach": True}, "refused",
-     "set head_to_workers"),
+    ({"stop": WITH_WORKER}, {"tmux": True, "stop": True, "detach": True}, "auto", ""),
     ({}, {"detach": True}, "refused", "--detach needs --tmux or --screen"),
     ({}, {"tmux": True, "job_waiter": "tmux", "detach": True, "watch": "client"}, "refused",
      "--detach needs the head's watch"),
@@ -88,3 +89,17 @@ def test_one_rule_for_a_run_and_a_dry_run(site_options: dict[str, Any],
     assert bool(reporter.lines) == decision.warn
     dry = watch.where(site, plan, req)
     assert dry.watch == ("head" if where in ("head", "auto") else "client")
+
+
+def test_a_declined_key_for_the_workers_leaves_the_client_watching_or_refuses(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    site = _site(stop=WITH_WORKER)  # no head_to_workers; confirm answers no
+    plan = plan_job(site, JobRequest.of("x", tmux=True, stop=True))
+    monkeypatch.setattr(watch, "ship", lambda s: "lib")  # no head to ship to here
+    assert watch.setup(site, plan, "auto") is None
+    warned = site.reporter.lines  # type: ignore[attr-defined]
+    assert any("the head needs a way to the workers: set head_to_workers" in w
+               for w in warned), warned
+    with pytest.raises(UsageError, match="the head cannot watch this job: the head needs "
+                                         "a way to the workers"):
+        watch.setup(site, plan, "head")

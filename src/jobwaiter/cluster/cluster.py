@@ -395,13 +395,15 @@ class Cluster:
         ``--watch head`` that cannot work fails before anything runs); with ``--start`` the
         head may not be up before it."""
         mode = watch.check_request(site, plan, req)
+        # --detach is nothing without the head's watch: never a client that waits instead.
+        needed = "head" if req.detach and mode != "client" else mode
         ready = None
         if mode != "client" and not req.start:
-            ready = watch.setup(site, plan, mode)
+            ready = watch.setup(site, plan, needed)
             mode = mode if ready else "client"
         self._start_first(req.start)
         if mode != "client" and ready is None:
-            ready = watch.setup(site, plan, mode)
+            ready = watch.setup(site, plan, needed)
         return ready
 
     def _job_site(self, req: JobRequest) -> JobSite:
