@@ -345,3 +345,38 @@ def test_a_deferred_stop_runs_once_the_other_work_has_ended(tmp_path: Path) -> N
     # Claimed in the job's record: a second wait for it does not stop the cluster again.
     claim = r.head_home / ".jobwaiter" / "jobs" / "jobwaiter-aaa" / "stop.claim"
     assert claim.read_text() == "a test\n"
+
+
+# -- what people read of a stop ----------------------------------------------------------
+
+
+def test_a_dry_run_shows_each_nodes_stop_as_the_config_writes_it() -> None:
+    from jobwaiter.jobs.plan import JobPlan
+    from jobwaiter.jobs.watch import DryRun
+
+    stop = StopPlan("c", NodeStop("head", (StopCommand(("stop-spark",), "spark"),
+                                           StopCommand(tuple(control_argv(
+                                               "c", "stop", ["echo 'a b'", "poweroff"]))))),
+                    (NodeStop("w1", (StopCommand(tuple(control_argv("c.worker-w1", "stop",
+                                                                    []))),)),))
+    plan = JobPlan("jobwaiter-0123456789ab", "c", "head", "true", stop=stop)
+    shown = DryRun(plan, "client").to_dict()["plan"]["stop"]
+    assert shown == {"cluster": "c", "nodes": [
+        {"node": "w1", "steps": [{"commands": []}]},
+        {"node": "head", "steps": [{"runtime": "spark"},
+                                   {"commands": ["echo 'a b'", "poweroff"]}]}]}
+    assert "bash" not in str(shown)
+
+
+def test_the_notification_has_one_line_for_chat_webhooks() -> None:
+    import json
+
+    from jobwaiter.watch.notify import payload
+
+    result = JobResult(Outcome.FAILED, "jobwaiter-0123456789ab", exit_status=3)
+    data = result.to_dict()
+    data["stop"] = {"state": "done", "detail": "stopped cluster c (head: 1 command)"}
+    body = json.loads(payload(data, "nightly", "c"))
+    assert body["text"] == ("jobwaiter: job nightly (jobwaiter-0123456789ab) on cluster c: "
+                            "failed (exit status 3); stop: stopped cluster c (head: 1 command)")
+    assert body["stop"]["state"] == "done"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from typing import Any
 
 import click
@@ -230,13 +229,10 @@ def _dry_run(plan: DryRun, as_json: bool) -> int:
         return 0
     for part in [*job.stop.workers, job.stop.head]:
         for step in part.commands:
-            if step.label:  # a runtime's own stop
-                text = shlex.join(step.argv)
-                click.echo(f"stop:      {part.node}: {step.label}: "
-                           + (text if len(text) <= 100 else text[:97] + "..."))
-            else:  # sh/control.sh: bash -c SCRIPT jw STATE stop COMMAND...
-                commands = "; ".join(step.argv[6:]) or "(no stop commands)"
-                click.echo(f"stop:      {part.node}: {commands}")
+            said = step.describe()
+            what = (f"{said['runtime']}: its daemons" if "runtime" in said
+                    else "; ".join(said["commands"]) or "(no stop commands)")
+            click.echo(f"stop:      {part.node}: {what}")
     return 0
 
 

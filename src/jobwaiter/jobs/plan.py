@@ -41,6 +41,15 @@ class StopCommand:
     argv: tuple[str, ...]
     label: str = ""
 
+    def describe(self) -> dict[str, Any]:
+        """What it runs, for people and ``--dry-run``: a runtime's stop by its name, the
+        node's own stop commands as the config writes them (not the script around them,
+        ``cluster/sh/control.sh``: ``bash -c SCRIPT jw STATE stop COMMAND...``)."""
+        if self.label:
+            return {"runtime": self.label}
+        own = len(self.argv) >= 6 and self.argv[3] == "jw" and self.argv[5] == "stop"
+        return {"commands": list(self.argv[6:]) if own else [shlex.join(self.argv)]}
+
 
 @dataclass(frozen=True)
 class NodeStop:

@@ -144,7 +144,14 @@ class DryRun:
     workers_via: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"dry_run": True, "plan": self.plan.to_dict(), "watch": self.watch,
+        plan = self.plan.to_dict()
+        if self.plan.stop is not None:
+            # What each node's stop runs, as the config writes it (not the scripts around).
+            stop = self.plan.stop
+            plan["stop"] = {"cluster": stop.cluster, "nodes": [
+                {"node": part.node, "steps": [c.describe() for c in part.commands]}
+                for part in (*stop.workers, stop.head)]}
+        return {"dry_run": True, "plan": plan, "watch": self.watch,
                 "why": self.why or None, "workers_via": self.workers_via or None}
 
 

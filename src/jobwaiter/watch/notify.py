@@ -43,8 +43,22 @@ POLL = 0.05
 
 def payload(result: dict[str, Any], label: Any, cluster: str) -> bytes:
     data = {k: result.get(k) for k in PAYLOAD_KEYS}
-    data.update(label=label, cluster=cluster)
+    data.update(label=label, cluster=cluster, text=text_line(result, label, cluster))
     return json.dumps(data).encode()
+
+
+def text_line(result: dict[str, Any], label: Any, cluster: str) -> str:
+    """The result as one line for people: what chat webhooks (Slack, Discord, Teams) show of
+    a ``text`` field, so that ``--notify URL`` works with them as it is."""
+    job = f"{label} ({result.get('job')})" if label else str(result.get("job"))
+    status = result.get("exit_status")
+    line = f"jobwaiter: job {job} on cluster {cluster}: {result.get('outcome')}"
+    if status is not None:
+        line += f" (exit status {status})"
+    stop = result.get("stop")
+    if isinstance(stop, dict) and stop.get("detail"):
+        line += f"; stop: {stop['detail']}"
+    return line
 
 
 def send(order: dict[str, Any], body: bytes, workdir: Path,
