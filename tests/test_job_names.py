@@ -82,7 +82,7 @@ def test_ambiguity_exits_2_listing_every_match(env, cli, names: list[str]) -> No
     a = started(cli, env, "sleep 30", "--tmux", "--name", "same")
     b = started(cli, env, "sleep 30", "--tmux", "--name", "same")
     c = started(cli, env, "true", "--tmux", "--job-waiter=tmux")
-    for job in ("same", "abcd", "jobwaiter-abcd0000000"):
+    for job in ("abcd", "jobwaiter-abcd0000000"):
         for command in ("wait", "logs", "kill"):
             r = cli(command, str(env.config), job)
             assert r.code == 2, (command, job, r.err)
@@ -91,6 +91,10 @@ def test_ambiguity_exits_2_listing_every_match(env, cli, names: list[str]) -> No
             assert f"job {job!r} is ambiguous: " in lines[0]
             assert a in lines[0] and b in lines[0] and c not in lines[0]
     assert env.status(a) is None and env.status(b) is None, "nothing was killed"
+    # A label given again names the newest job with it that runs, and says so.
+    r = cli("wait", str(env.config), "same", "--job-timeout", "0.2", "--json")
+    assert r.json["session"] == b, r.err
+    assert f"'same' names {b} (started " in r.err and f"also labelled so: {a} (" in r.err
     # A longer prefix, or the other forms, name one job again.
     assert cli("wait", str(env.config), "abcd00000002", "--job-timeout", "0.2",
                "--json").json["session"] == b

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +15,7 @@ from jobwaiter.errors import UsageError
 from jobwaiter.jobs.names import (
     MAX_LABEL,
     check_label,
+    label_note,
     label_problem,
     records_to_read,
     resolve_job,
@@ -65,17 +67,29 @@ def test_a_label_comes_before_a_prefix() -> None:
 
 
 def test_ambiguous_lists_every_match_on_one_line() -> None:
-    twin = rec("0000aaaaaaaa", "train", started=150.0)
     with pytest.raises(UsageError) as exc:
-        resolve_job("train", [*RECORDS, twin], "test")
+        resolve_job("abcd", RECORDS, "test")
     message = str(exc.value)
     assert "\n" not in message
-    assert message.startswith("job 'train' is ambiguous: ")
+    assert message.startswith("job 'abcd' is ambiguous: ")
     # Newest first, each with its start time and state.
-    assert message.index(twin.name) < message.index(A.name)
+    assert message.index(B.name) < message.index(A.name)
     assert f"{A.name} (started 1970-01-01 00:01:40 UTC, lost)" in message
-    with pytest.raises(UsageError, match=f"ambiguous: {B.name} .*, {A.name} "):
-        resolve_job("abcd", RECORDS, "test")
+
+
+def test_a_label_given_again_names_the_running_job_else_the_newest() -> None:
+    twin = rec("0000aaaaaaaa", "train", started=150.0)
+    # Neither runs: the newest, and a note names the other.
+    assert resolve_job("train", [*RECORDS, twin], "test") is twin
+    note = label_note("train", [*RECORDS, twin], twin)
+    assert note.startswith(f"'train' names {twin.name} (started ") and A.name in note
+    # The one that runs, however old.
+    running = replace(A, wrapper_alive=True)
+    assert resolve_job("train", [running, B, twin], "test") is running
+    # Several run: the newest of those running.
+    newer = replace(rec("0000bbbbbbbb", "train", started=120.0), wrapper_alive=True)
+    assert resolve_job("train", [running, newer, twin], "test") is newer
+    assert label_note("train", [A, B], A) == "" and label_note("abcd0", [A], A) == ""
 
 
 def test_many_matches_are_cut_short() -> None:
@@ -194,11 +208,20 @@ def test_a_label_always_finds_its_job_or_says_it_is_shared(records: list[JobReco
         return
     target = data.draw(st.sampled_from(labelled))
     sharing = [r for r in records if r.label == target.label]
+    found = resolve_job(str(target.label), records, "test")
     if len(sharing) == 1:
-        assert resolve_job(str(target.label), records, "test") is target
+        assert found is target
     else:
-        with pytest.raises(UsageError, match="is ambiguous"):
-            resolve_job(str(target.label), records, "test")
+        # Never ambiguous: the running one, else the newest running, else the newest.
+        running = [r for r in sharing if r.running]
+        assert found in (running or sharing)
+        assert all(_newness(found) >= _newness(r) for r in (running or sharing))
+
+
+def _newness(record: JobRecord) -> tuple[float, float, str]:
+    made = record.meta.get("created_at")
+    started = record.started_at if record.started_at is not None else made
+    return (float(started or 0.0), float(made or 0.0), record.name)  # type: ignore[arg-type]
 
 
 def _names(text: str, record: JobRecord, records: list[JobRecord], cluster: str) -> bool:
@@ -207,7 +230,10 @@ def _names(text: str, record: JobRecord, records: list[JobRecord], cluster: str)
         return True
     with_label = [r for r in records if r.label == text]
     if with_label:
-        return with_label == [record]
+        # The running one, else the newest running, else the newest of them.
+        running = [r for r in with_label if r.running]
+        pool = running or with_label
+        return record in pool and all(_newness(record) >= _newness(r) for r in pool)
     m = re.fullmatch(r"(?:jobwaiter-)?([0-9a-fA-F]{4,12})", text)
     if m:
         digits = m.group(1).lower()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from jobwaiter.errors import CommandError, JobwaiterError, TransportError, UsageError
 from jobwaiter.jobs import watch
 from jobwaiter.jobs.autostop import AutostopState, parse_autostop
-from jobwaiter.jobs.names import records_to_read, resolve_job
+from jobwaiter.jobs.names import label_note, records_to_read, resolve_job
 from jobwaiter.jobs.plan import JobPlan, plan_job
 from jobwaiter.jobs.request import JobRequest
 from jobwaiter.jobs.result import JobResult, Outcome, StopReport
@@ -34,7 +34,11 @@ def cluster_records(site: JobSite, names: list[str] | None = None) -> list[JobRe
 def get_record(site: JobSite, name: str) -> JobRecord:
     """The record of the job ``name`` names: any form of JOB (``jobs/names.py``)."""
     records = cluster_records(site, records_to_read(name))
-    return resolve_job(name, records, site.cluster, site.where)
+    record = resolve_job(name, records, site.cluster, site.where)
+    note = label_note(name, records, record)
+    if note:
+        site.reporter.warn(note)
+    return record
 
 
 def wait_job(

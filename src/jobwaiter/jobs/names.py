@@ -10,7 +10,9 @@ A JOB is, tried in this order:
 4. ``@last``: the newest record of this config's cluster on the node.
 
 Labels are refused at launch when they could be read as one of the other forms, so a name
-never means two things: see ``check_label``.
+never means two things: see ``check_label``. A label may be given again (``--name train``
+every night): it names the job with it that runs, when exactly one does, else the newest of
+those running (or, with none running, of them all); ``label_note`` names the others.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ def resolve_job(
             return exact[0]
     labelled = [r for r in records if r.label == text]
     if labelled:
-        return _one(text, labelled)
+        return by_label(labelled)
     prefix = _PREFIX.fullmatch(text)
     if prefix is not None and len(prefix.group(1)) <= HEX_DIGITS:
         digits = prefix.group(1).lower()
@@ -116,6 +118,24 @@ def resolve_job(
         raise UsageError(f"not a job: {text!r} (a JOB is {FORMS})")
     raise UsageError(f"no job {text!r} on {place} (no session name, label or prefix "
                      f"matches)")
+
+
+def by_label(labelled: Sequence[JobRecord]) -> JobRecord:
+    """Of the jobs with one label: the running one, else the newest running, else the
+    newest."""
+    running = [r for r in labelled if r.running]
+    return max(running or labelled, key=_newness)
+
+
+def label_note(text: str, records: Sequence[JobRecord], chosen: JobRecord) -> str:
+    """What to say when ``text`` is a label that other jobs have too ("" when none do)."""
+    others = [r for r in records if r.label == text and r is not chosen]
+    if not others or chosen.label != text:
+        return ""
+    listed = ", ".join(_describe(r) for r in sorted(others, key=_newness,
+                                                    reverse=True)[:MAX_LISTED])
+    return (f"{text!r} names {_describe(chosen)}; also labelled so: {listed} (name another "
+            "by its session name)")
 
 
 def _hex_part(name: str) -> str:
