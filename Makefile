@@ -9,10 +9,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HEAD_PACKAGES := tmux screen util-linux procps
 # What `python3 -m venv` needs on Debian/Ubuntu (ensurepip is packaged apart there).
 VENV_PACKAGES := python3 python3-venv
-# What the tests add: private sshd servers, a URL to download from, and a private Slurm.
-TEST_PACKAGES := $(HEAD_PACKAGES) openssh-server openssh-client curl slurm-wlm
+# What the tests add: private sshd servers, a URL to download from, a private Slurm, and
+# Maven to fetch Hadoop YARN's daemons.
+TEST_PACKAGES := $(HEAD_PACKAGES) openssh-server openssh-client curl slurm-wlm maven
+# Where the YARN tests' Hadoop jars go (never into the repository): fetched from Maven Central
+# by tests/yarn/pom.xml once, and again only when that pom changes.
+JOBWAITER_YARN_HOME ?= $(HOME)/.cache/jobwaiter-tests/yarn
+YARN_JARS := $(JOBWAITER_YARN_HOME)/lib
 
-.PHONY: demo test head-packages test-packages apt-test-packages venv test-deps lint bench clean
+.PHONY: demo test head-packages test-packages apt-test-packages venv test-deps yarn-jars lint bench \
+  clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -56,8 +62,20 @@ demo: head-packages venv
 	  --tmux --job-waiter=tmux
 	@echo "--- the job's log:"; cat ~/user/logs/$$(ls -t ~/user/logs | head -1)
 
-test-deps: test-packages venv
+test-deps: test-packages venv yarn-jars
 	$(BIN)/pip install -q -e '.[test,engines]'
+
+yarn-jars: $(YARN_JARS)/.fetched
+
+# Into a fresh directory first, so that an interrupted fetch never looks complete.
+$(YARN_JARS)/.fetched: tests/yarn/pom.xml
+	@command -v mvn >/dev/null || $(MAKE) --no-print-directory test-packages
+	@echo "fetching Hadoop YARN's jars into $(YARN_JARS)"
+	rm -rf '$(YARN_JARS).tmp'
+	mvn -B -q -f tests/yarn/pom.xml \
+	  org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \
+	  -DincludeScope=runtime -DoutputDirectory='$(YARN_JARS).tmp'
+	rm -rf '$(YARN_JARS)' && mv '$(YARN_JARS).tmp' '$(YARN_JARS)' && touch '$@'
 
 test: test-deps
 	$(BIN)/pytest -q
