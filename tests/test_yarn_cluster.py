@@ -422,7 +422,7 @@ def test_driver_exiting_3_fails_the_wait_after_the_last_attempt(yarn: Yarn, cli)
     assert len(attempts) == 2, attempts
 
 
-def test_scope_older_app_blocks_yarn_all_not_yarn_and_a_kill_fails_as_killed(yarn: Yarn, cli) -> None:  # type: ignore[no-untyped-def]
+def test_an_older_app_blocks_yarn_all_not_yarn_and_its_kill_fails_it(yarn: Yarn, cli) -> None:  # type: ignore[no-untyped-def]
     older = yarn.submit("older", "sleep", "300")
     try:
         yarn.wait_app(older, ("RUNNING",))
@@ -516,6 +516,7 @@ def test_the_cloudtik_example_returns_after_the_app_then_stops_yarn(yarn: Yarn, 
     assert r.code == 0, r.err
     app_id = yarn.app_id("headline.log")
     tmux, waiter = r.json["waiters"]
+    assert tmux["outcome"] == "succeeded"
     assert waiter["outcome"] == "succeeded" and f"{app_id} (headline) FINISHED" in \
         waiter["detail"], waiter
     assert r.json["stop"]["ok"] is True, r.json["stop"]
