@@ -30,9 +30,7 @@ from typing import Any
 
 import pytest
 
-YARN_HOME = Path(os.environ.get("JOBWAITER_YARN_HOME")
-                 or Path.home() / ".cache" / "jobwaiter-tests" / "yarn")
-JARS = YARN_HOME / "lib"
+from yarn_rig import HOST, JARS, WEB, spark_home, write_rig
 
 # `make test-deps` fetches the jars and installs pyspark and Java. Elsewhere the module is
 # skipped, but never in CI, where a skip would hide that the real-engine tests did not run.
@@ -46,162 +44,7 @@ if not os.environ.get("CI"):
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-HOST = "127.0.0.61"
-WEB = 18688
-PORTS = {  # everything YARN listens on, pinned: nothing else on the machine uses 18600-18699
-    "yarn.resourcemanager.address": 18632,
-    "yarn.resourcemanager.scheduler.address": 18630,
-    "yarn.resourcemanager.resource-tracker.address": 18631,
-    "yarn.resourcemanager.admin.address": 18633,
-    "yarn.resourcemanager.webapp.address": WEB,
-    "yarn.nodemanager.address": 18641,
-    "yarn.nodemanager.localizer.address": 18640,
-    "yarn.nodemanager.webapp.address": 18642,
-    "yarn.nodemanager.collector-service.address": 18643,
-    "yarn.timeline-service.webapp.address": 18644,
-    "yarn.timeline-service.address": 18645,
-    "yarn.sharedcache.admin.address": 18646,
-    "yarn.sharedcache.webapp.address": 18647,
-    "yarn.sharedcache.uploader.server.address": 18648,
-    "yarn.sharedcache.client-server.address": 18649,
-    "yarn.router.webapp.address": 18650,
-    "yarn.nodemanager.amrmproxy.address": 18651,
-}
-
-
-def yarn_site(root: Path) -> dict[str, str]:
-    """One yarn-site.xml for the daemons and spark-submit, for one node of 2 cores."""
-    return {
-        "yarn.resourcemanager.hostname": HOST,
-        "yarn.nodemanager.hostname": HOST,
-        **{k: f"{HOST}:{p}" for k, p in PORTS.items()},
-        # Room for three applications of two 1 GB containers (AM + one executor) at once.
-        "yarn.nodemanager.resource.memory-mb": "6144",
-        "yarn.nodemanager.resource.cpu-vcores": "6",
-        "yarn.scheduler.minimum-allocation-mb": "256",
-        "yarn.scheduler.maximum-allocation-mb": "2048",
-        # A JDK's virtual size trips the vmem check; Python workers can trip the pmem one.
-        "yarn.nodemanager.vmem-check-enabled": "false",
-        "yarn.nodemanager.pmem-check-enabled": "false",
-        # A fuller disk than 90% would make the node UNHEALTHY and every application wait.
-        "yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage":
-            "100.0",
-        "yarn.nodemanager.local-dirs": str(root / "nm-local"),
-        "yarn.nodemanager.log-dirs": str(root / "nm-logs"),
-        # Clients and AMs give up on a ResourceManager that is gone in 20 s, not 15 min.
-        "yarn.resourcemanager.connect.max-wait.ms": "20000",
-        "yarn.resourcemanager.connect.retry-interval.ms": "1000",
-        "yarn.resourcemanager.am.max-attempts": "2",
-        # The NodeManager's stop waits this long for its containers (default 5 s).
-        "yarn.nodemanager.process-kill-wait.ms": "1000",
-    }
-
-
-def capacity_scheduler() -> dict[str, str]:
-    """The Hadoop jars carry no capacity-scheduler.xml: one queue, and AMs may use it all
-    (the default 10% would keep a second application ACCEPTED)."""
-    q = "yarn.scheduler.capacity.root"
-    return {
-        f"{q}.queues": "default",
-        f"{q}.default.capacity": "100",
-        f"{q}.default.maximum-capacity": "100",
-        f"{q}.default.user-limit-factor": "1",
-        f"{q}.default.state": "RUNNING",
-        f"{q}.default.acl_submit_applications": "*",
-        f"{q}.default.acl_administer_queue": "*",
-        f"{q}.default.maximum-am-resource-percent": "1.0",
-        "yarn.scheduler.capacity.maximum-am-resource-percent": "1.0",
-        "yarn.scheduler.capacity.node-locality-delay": "-1",
-    }
-
-
-def write_xml(path: Path, props: dict[str, str]) -> None:
-    body = "".join(f"  <property><name>{k}</name><value>{v}</value></property>\n"
-                   for k, v in props.items())
-    path.write_text(f"<?xml version=\"1.0\"?>\n<configuration>\n{body}</configuration>\n")
-
-
-LOG4J = """\
-log4j.rootLogger=INFO,console
-log4j.appender.console=org.apache.log4j.ConsoleAppender
-log4j.appender.console.target=System.err
-log4j.appender.console.layout=org.apache.log4j.PatternLayout
-log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %p %c{2}: %m%n
-"""
-
-# The application the tests run in YARN cluster mode: its driver runs in a YARN container.
-APP = r"""
-import sys, time
-mode = sys.argv[1]
-from pyspark.sql import SparkSession
-spark = SparkSession.builder.getOrCreate()
-print("sum", spark.sparkContext.parallelize(range(100), 2).map(lambda x: x * x).sum())
-if mode in ("sleep", "marker"):
-    time.sleep(float(sys.argv[2]))
-spark.stop()
-if mode == "marker":
-    open(sys.argv[3], "w").write(repr(time.time()))
-if mode == "exit":
-    sys.exit(int(sys.argv[2]))
-"""
-
 APP_ID = re.compile(r"application_\d+_\d+")
-
-
-def java_home() -> str:
-    java = shutil.which("java")
-    assert java is not None
-    return str(Path(os.path.realpath(java)).parent.parent)
-
-
-def spark_home() -> str:
-    import pyspark
-
-    return os.path.dirname(pyspark.__file__)
-
-
-def config_text(root: Path) -> str:
-    return f"""\
-cluster_name: yarn-test
-provider: {{type: local}}
-runtime:
-  types: [yarn, spark]
-  yarn:
-    jars: {JARS}
-    conf_dir: {root / "conf"}
-    resource_manager: {HOST}:{WEB}
-    java_home: {java_home()}
-    heap: 512m
-    settle_seconds: 3
-    start_timeout: 150
-  spark:
-    cluster_manager: yarn
-    resource_manager: {HOST}:{WEB}
-    python: {sys.executable}
-    settle_seconds: 3
-"""
-
-
-def spark_defaults(home: str) -> str:
-    py = sys.executable
-    return f"""\
-spark.master                            yarn
-spark.submit.deployMode                 cluster
-spark.yarn.jars                         local:{home}/jars/*
-spark.pyspark.python                    {py}
-spark.pyspark.driver.python             {py}
-spark.yarn.appMasterEnv.JAVA_HOME       {java_home()}
-spark.executorEnv.JAVA_HOME             {java_home()}
-spark.yarn.appMasterEnv.SPARK_LOCAL_IP  127.0.0.1
-spark.executorEnv.SPARK_LOCAL_IP        127.0.0.1
-spark.driver.memory                     512m
-spark.executor.memory                   512m
-spark.executor.instances                1
-spark.executor.cores                    1
-spark.ui.enabled                        false
-spark.rpc.io.maxRetries                 10
-spark.rpc.io.retryWait                  2s
-"""
 
 
 @dataclass
@@ -303,28 +146,13 @@ def yarn() -> Iterator[Yarn]:
     home = root / "h"
     home.mkdir()
     (root / "s").mkdir(mode=0o700)
-    conf = root / "conf"
-    conf.mkdir()
-    write_xml(conf / "core-site.xml", {"fs.defaultFS": "file:///",
-                                       "hadoop.tmp.dir": str(root / "hadoop-tmp")})
-    write_xml(conf / "yarn-site.xml", yarn_site(root))
-    write_xml(conf / "capacity-scheduler.xml", capacity_scheduler())
-    (conf / "log4j.properties").write_text(LOG4J)
-    (root / "spark-conf").mkdir()
-    (root / "spark-conf" / "spark-defaults.conf").write_text(spark_defaults(spark_home()))
-    config = home / "yarn.yaml"
-    config.write_text(config_text(root))
-    (home / "app.py").write_text(APP)
+    config, env = write_rig(root, home)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HOME", str(home))
         mp.setenv("TMUX_TMPDIR", str(root))
         mp.setenv("SCREENDIR", str(root / "s"))
-        # What spark-submit needs, in the jobs' environment too.
-        mp.setenv("SPARK_HOME", spark_home())
-        mp.setenv("SPARK_CONF_DIR", str(root / "spark-conf"))
-        mp.setenv("HADOOP_CONF_DIR", str(conf))
-        mp.setenv("SPARK_LOCAL_IP", "127.0.0.1")
-        mp.setenv("JAVA_HOME", java_home())
+        for key, value in env.items():  # what spark-submit needs, in the jobs' too
+            mp.setenv(key, value)
         mp.delenv("TMUX", raising=False)
         mp.delenv("STY", raising=False)
         mp.chdir(home)
