@@ -213,8 +213,9 @@ def test_status_shows_rm_and_nm_up_with_yarns_view(yarn: Yarn, cli) -> None:  # 
 
 
 def test_chain_waits_for_two_background_apps(yarn: Yarn, cli) -> None:  # type: ignore[no-untyped-def]
-    cmd = (yarn.submit_cmd("two-a", "sleep", "2", log="two-a.log") + " && " +
-           yarn.submit_cmd("two-b", "sleep", "8", log="two-b.log"))
+    # Both submitted at once; the job ends when both clients have returned (at ACCEPTED).
+    cmd = (yarn.submit_cmd("two-a", "sleep", "1", log="two-a.log") + " & " +
+           yarn.submit_cmd("two-b", "sleep", "3", log="two-b.log") + " & wait")
     r = cli("exec", str(yarn.config), cmd, "--tmux", "--job-waiter", "chain[tmux, yarn]",
             "--json")
     returned = time.time()
@@ -283,6 +284,95 @@ def test_an_older_app_blocks_yarn_all_not_yarn_and_its_kill_fails_it(yarn: Yarn,
             yarn.kill(older)
     app = yarn.app(older)
     assert (app["state"], app["finalStatus"]) == ("KILLED", "KILLED")
+
+
+def _kill_running_jobs(yarn: Yarn, cli) -> None:  # type: ignore[no-untyped-def]
+    for job in cli("jobs", str(yarn.config), "--state", "running,started", "--json").json:
+        assert cli("kill", str(yarn.config), job["session"]).code == 0  # nothing else runs
+
+
+def _wait_stopped(yarn: Yarn, what: str) -> None:
+    deadline = time.monotonic() + 90
+    while yarn.pids():
+        assert time.monotonic() < deadline, f"{what} did not stop YARN"
+        time.sleep(0.2)
+    assert container_pids(yarn.root) == []
+
+
+def test_a_killed_client_leaves_the_head_to_stop_after_the_app(yarn: Yarn, cli) -> None:  # type: ignore[no-untyped-def]
+    """chain[tmux, yarn] run by the head's watch, its client killed as soon as the head has
+    the job: the stop (YARN's daemons included) comes after the application finished. The
+    cluster is started again afterwards for the tests below."""
+    _kill_running_jobs(yarn, cli)
+    marker = yarn.home / "watched-done"
+    cmd = yarn.submit_cmd("watched", "marker", "4", str(marker), log="watched.log")
+    client = subprocess.Popen(
+        [sys.executable, "-m", "jobwaiter.cli.main", "exec", str(yarn.config), cmd, "--tmux",
+         "--job-waiter", "chain[tmux, yarn]", "--stop", "-y"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    jobs = yarn.home / ".jobwaiter" / "jobs"
+    try:
+        deadline = time.monotonic() + 60
+        while not [r for r in jobs.glob("*") if (r / "watching").exists()
+                   and cmd in (r / "command").read_text()]:
+            assert time.monotonic() < deadline and client.poll() is None, "not watched"
+            time.sleep(0.1)
+        client.kill()
+        client.wait(timeout=10)
+        (record,) = [r for r in jobs.glob("*") if (r / "watching").exists()
+                     and cmd in (r / "command").read_text()]
+
+        def recorded() -> dict[str, Any]:
+            try:
+                return json.loads((record / "result.json").read_text())  # type: ignore[no-any-return]
+            except (OSError, ValueError):
+                return {}
+
+        deadline = time.monotonic() + 150
+        while not recorded().get("stop") or recorded().get("stop_pending"):
+            assert time.monotonic() < deadline, "the head did not stop the cluster"
+            time.sleep(0.2)
+        result = recorded()
+        assert result["outcome"] == "succeeded", result
+        assert result["stop"]["ok"] is True, result["stop"]
+        assert "(watched) FINISHED/SUCCEEDED" in result["waiters"][1]["detail"], result
+        assert float(marker.read_text()) <= float((record / "head_stop").read_text().split()[1])
+        _wait_stopped(yarn, "the head's stop")
+    finally:
+        client.kill()
+        again = jobwaiter("start", str(yarn.config))
+    assert again.returncode == 0, again.stderr
+
+
+def test_autostop_keeps_a_cluster_with_a_running_yarn_app_up(yarn: Yarn, cli) -> None:  # type: ignore[no-untyped-def]
+    """An application nobody started through jobwaiter keeps autostop from stopping the
+    cluster; once it has finished, the cluster (YARN's daemons included) is stopped. The
+    cluster is started again afterwards for the tests below."""
+    _kill_running_jobs(yarn, cli)
+    marker = yarn.home / "autostop-app-done"
+    try:
+        app_id = yarn.submit("outside", "marker", "4", str(marker))
+        r = cli("autostop", str(yarn.config), "--idle", "3s", "--wait-for", "jobs")
+        assert r.code == 0, r.err
+        assert f"yarn: 1 YARN application in progress: {app_id} (outside)" in r.out, r.out
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert time.monotonic() < deadline, yarn.app(app_id)
+            assert yarn.pids(), "stopped under the application"
+            time.sleep(0.2)
+        ended = float(marker.read_text())
+        _wait_stopped(yarn, "autostop")
+        path = yarn.home / ".jobwaiter" / "watch" / "autostop.state"
+        deadline = time.monotonic() + 60
+        while (json.loads(path.read_text()).get("stop") or {}).get("ok") is None:
+            assert time.monotonic() < deadline, "autostop's stop did not finish"
+            time.sleep(0.2)
+        state = json.loads(path.read_text())
+        assert state["stop"]["ok"] is True and state["fired_at"] >= ended + 3, state
+    finally:
+        cli("autostop", str(yarn.config), "--cancel")
+        again = jobwaiter("start", str(yarn.config))
+    assert again.returncode == 0, again.stderr
 
 
 def test_rm_stopped_during_the_wait_is_never_success(yarn: Yarn, cli) -> None:  # type: ignore[no-untyped-def]

@@ -64,6 +64,10 @@ def yarn_site(root: Path) -> dict[str, str]:
         "yarn.resourcemanager.am.max-attempts": "2",
         # The NodeManager's stop waits this long for its containers (default 5 s).
         "yarn.nodemanager.process-kill-wait.ms": "1000",
+        # Without log aggregation a finished application's container logs are deleted by a
+        # timer this long after its end (default 3 h); a stopping NodeManager waits up to
+        # 10 s for pending ones.
+        "yarn.nodemanager.log.retain-seconds": "5",
     }
 
 
