@@ -41,8 +41,8 @@ test-packages:
 	  $(SUDO) chmod 755 /usr/sbin/policy-rc.d; fi; \
 	rc=0; $(MAKE) --no-print-directory apt-test-packages || rc=$$?; \
 	[ $$own = 0 ] || $(SUDO) rm -f /usr/sbin/policy-rc.d; exit $$rc
-	@command -v java >/dev/null || { echo "installing a Java runtime for Spark"; \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless \
+	@command -v javac >/dev/null || { echo "installing Java for Spark and YARN (and javac)"; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jdk-headless \
 	  >/dev/null; }
 
 apt-test-packages:

@@ -375,6 +375,55 @@ def test_autostop_keeps_a_cluster_with_a_running_yarn_app_up(yarn: Yarn, cli) ->
     assert again.returncode == 0, again.stderr
 
 
+def examples_spark_home(root: Path) -> Path:
+    """A Spark home that is pyspark's plus examples/jars/spark-examples.jar, with SparkPi
+    compiled from tests/yarn/SparkPi.java (the wheel ships no examples jar)."""
+    home = root / "spark-home"
+    if (home / "examples" / "jars" / "spark-examples.jar").exists():
+        return home
+    pyspark = Path(spark_home())
+    (home / "examples" / "jars").mkdir(parents=True)
+    for entry in pyspark.iterdir():
+        if entry.name != "examples":
+            (home / entry.name).symlink_to(entry)
+    for entry in (pyspark / "examples").iterdir() if (pyspark / "examples").is_dir() else []:
+        if entry.name != "jars":
+            (home / "examples" / entry.name).symlink_to(entry)
+    classes = root / "sparkpi-classes"
+    source = Path(__file__).parent / "yarn" / "SparkPi.java"
+    subprocess.run(["javac", "-nowarn", "-cp", f"{pyspark}/jars/*", "-d", str(classes),
+                    str(source)], check=True, capture_output=True, timeout=120)
+    subprocess.run(["jar", "cf", str(home / "examples" / "jars" / "spark-examples.jar"), "-C",
+                    str(classes), "."], check=True, capture_output=True, timeout=60)
+    return home
+
+
+def test_cloudtiks_sparkpi_example_as_its_docs_type_it(yarn: Yarn, cli) -> None:  # type: ignore[no-untyped-def]
+    """SparkPi from $SPARK_HOME/examples/jars/spark-examples.jar in cluster mode, a blocking
+    spark-submit, under chain[tmux, spark] --stop: exit 0 once the application finished, then
+    the cluster is stopped (YARN's daemons included). It is started again afterwards."""
+    _kill_running_jobs(yarn, cli)
+    home = examples_spark_home(yarn.root)
+    cmd = ("spark-submit --master yarn --deploy-mode cluster --name spark-pi --class "
+           "org.apache.spark.examples.SparkPi $SPARK_HOME/examples/jars/spark-examples.jar")
+    try:
+        r = cli("exec", str(yarn.config), cmd, "--tmux", "--job-waiter=chain[tmux, spark]",
+                "--stop", "-y", "--json", "--env", f"SPARK_HOME={home}",
+                "--env", f"PATH={home}/bin:{os.environ['PATH']}")
+        assert r.code == 0, r.err
+        tmux, waiter = r.json["waiters"]
+        assert tmux["outcome"] == "succeeded", tmux
+        assert re.search(r"application_\d+_\d+ \(spark-pi\) FINISHED/SUCCEEDED",
+                         waiter["detail"]), waiter
+        assert r.json["stop"]["ok"] is True, r.json["stop"]
+        log = Path(r.json["log_path"].replace("~", str(yarn.home), 1)).read_text()
+        assert "final status: SUCCEEDED" in log, log[-3000:]
+        _wait_stopped(yarn, "--stop")
+    finally:
+        again = jobwaiter("start", str(yarn.config))
+    assert again.returncode == 0, again.stderr
+
+
 def test_rm_stopped_during_the_wait_is_never_success(yarn: Yarn, cli) -> None:  # type: ignore[no-untyped-def]
     """The ResourceManager hung (SIGSTOP) and then restarted without recovery while the job's
     application runs: the wait goes on through the hang and fails on the restart."""
