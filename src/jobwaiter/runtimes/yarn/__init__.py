@@ -5,7 +5,7 @@ type; ``yarn[all]``: the whole cluster)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ class YarnRuntime(Runtime):
     describe = "Hadoop YARN: a ResourceManager on the head, a NodeManager on every node"
     config_section = YarnSettings
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: Mapping[str, Any]) -> None:
         super().__init__(config)
         self.settings = YarnSettings.from_config(dict(config))
         self.rm = rm_address(self.settings, head_address(config))
@@ -109,7 +109,8 @@ class YarnRuntime(Runtime):
             "no node registered"
 
     def _wait(self, head: NodeLike, deadline: float, daemons: Sequence[tuple[NodeLike, str]],
-              ready: Any, what: str) -> dict[str, Any]:
+              ready: Callable[[NodeLike], tuple[dict[str, Any] | None, str]],
+              what: str) -> dict[str, Any]:
         """Poll until ``ready`` answers; a daemon that died meanwhile (a port in use, a bad
         yarn-site.xml) ends the wait at once, with the lines of its log that say why."""
         polls = 0
@@ -119,7 +120,7 @@ class YarnRuntime(Runtime):
                 self._raise_if_exited(daemons)
             answer, last = ready(head)
             if answer is not None:
-                return answer  # type: ignore[no-any-return]
+                return answer
             if time.monotonic() >= deadline:
                 raise RuntimeStartError(
                     f"the YARN ResourceManager at http://{self.rm} did not {what} within "
