@@ -10,10 +10,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HEAD_PACKAGES := tmux screen util-linux procps
 # What `python3 -m venv` needs on Debian/Ubuntu (ensurepip is packaged apart there).
 VENV_PACKAGES := python3 python3-venv
-# What the tests add: private sshd servers, a URL to download from, and a private Slurm.
-TEST_PACKAGES := $(HEAD_PACKAGES) openssh-server openssh-client curl slurm-wlm
+# What the tests add: private sshd servers, a URL to download from, a private Slurm, and
+# Maven to fetch Hadoop YARN's daemons.
+TEST_PACKAGES := $(HEAD_PACKAGES) openssh-server openssh-client curl slurm-wlm maven
+# Where the YARN tests' Hadoop jars go (never into the repository): fetched from Maven Central
+# by tests/yarn/pom.xml once, and again only when that pom changes.
+JOBWAITER_YARN_HOME ?= $(HOME)/.cache/jobwaiter-tests/yarn
+YARN_JARS := $(JOBWAITER_YARN_HOME)/lib
 
-.PHONY: demo test test-fast head-packages test-packages apt-test-packages venv test-deps lint bench clean
+.PHONY: demo test test-fast head-packages test-packages apt-test-packages venv test-deps \
+  yarn-jars lint bench clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -36,8 +42,8 @@ test-packages:
 	  $(SUDO) chmod 755 /usr/sbin/policy-rc.d; fi; \
 	rc=0; $(MAKE) --no-print-directory apt-test-packages || rc=$$?; \
 	[ $$own = 0 ] || $(SUDO) rm -f /usr/sbin/policy-rc.d; exit $$rc
-	@command -v java >/dev/null || { echo "installing a Java runtime for Spark"; \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless \
+	@command -v javac >/dev/null || { echo "installing Java for Spark and YARN (and javac)"; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jdk-headless \
 	  >/dev/null; }
 
 apt-test-packages:
@@ -62,7 +68,19 @@ $(VENV)/.test-deps: $(BIN)/jobwaiter pyproject.toml
 	$(BIN)/pip install -q -e '.[test,engines]'
 	@touch $@
 
-test-deps: test-packages $(VENV)/.test-deps
+test-deps: test-packages $(VENV)/.test-deps yarn-jars
+
+yarn-jars: $(YARN_JARS)/.fetched
+
+# Into a fresh directory first, so that an interrupted fetch never looks complete.
+$(YARN_JARS)/.fetched: tests/yarn/pom.xml
+	@command -v mvn >/dev/null || $(MAKE) --no-print-directory test-packages
+	@echo "fetching Hadoop YARN's jars into $(YARN_JARS)"
+	rm -rf '$(YARN_JARS).tmp'
+	mvn -B -q -f tests/yarn/pom.xml \
+	  org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \
+	  -DincludeScope=runtime -DoutputDirectory='$(YARN_JARS).tmp'
+	rm -rf '$(YARN_JARS)' && mv '$(YARN_JARS).tmp' '$(YARN_JARS)' && touch '$@'
 
 test: test-deps
 	$(BIN)/pytest -q
@@ -71,7 +89,8 @@ test: test-deps
 # jobs on the local provider), ssh (the private sshd farm), engine (Spark, Ray, Slurm).
 FAST_TIER := not head and not ssh and not engine
 
-test-fast: test-deps
+# The quick tier needs no engine: no YARN jars are fetched for it.
+test-fast: test-packages $(VENV)/.test-deps
 	$(BIN)/pytest -q -m "$(FAST_TIER)"
 
 # Code that runs on the head (the head's watch included) must work with python3 3.8

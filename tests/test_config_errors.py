@@ -56,7 +56,7 @@ BAD_PROBLEMS = [
     "master connections",
     "line 16: head_stop_comands: unknown key; did you mean head_stop_commands?",
     "line 18: worker_start_commands: Input should be a valid list",
-    "line 20: runtime.types: unknown runtime 'sprak' (available: ray, slurm, spark); did you "
+    "line 20: runtime.types: unknown runtime 'sprak' (available: ray, slurm, spark, yarn); did you "
     "mean spark?",
     "line 22: runtime.spark: web_ui_port must be a port number (1-65535), not 70000",
     "line 23: runtime.spark: rest_port must be a port number (1-65535), not 0",
@@ -172,9 +172,9 @@ def test_unknown_keys_at_every_level_say_what_was_meant(tmp_path: Path, text: st
         (GOOD + "runtime:\n  types: [ray]\n  ray:\n    max_worker_port: 5\n",
          ["line 6: runtime.ray: min_worker_port must not be above max_worker_port"]),
         (GOOD + "runtime:\n  types: [spark, sprak, rai]\n",
-         ["line 5: runtime.types: unknown runtime 'sprak' (available: ray, slurm, spark); "
+         ["line 5: runtime.types: unknown runtime 'sprak' (available: ray, slurm, spark, yarn); "
           "did you mean spark?",
-          "line 5: runtime.types: unknown runtime 'rai' (available: ray, slurm, spark); "
+          "line 5: runtime.types: unknown runtime 'rai' (available: ray, slurm, spark, yarn); "
           "did you mean ray?"]),
         (GOOD + "runtime:\n  types: []\n  spark: {}\n  ray: {}\n",
          ["line 6: runtime: has a spark section but 'spark' is not in runtime.types",

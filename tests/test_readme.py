@@ -153,7 +153,8 @@ EXAMPLES = read_examples()
 SKIP: dict[str, str] = {
     'jobwaiter exec cluster.yaml "spark-submit --master yarn':
         "needs Spark on YARN (a ResourceManager, spark-submit, the spark runtime in the "
-        "config); CloudTik's form of it runs in test_cloudtik_examples.py",
+        "config); it runs against a real YARN in test_yarn_cluster.py, CloudTik's form of it "
+        "in test_cloudtik_examples.py",
     "make demo":
         "installs system packages and a venv; test_make_demo_does_what_the_readme_says runs "
         "it on a venv of this checkout",

@@ -109,7 +109,7 @@ def test_waiters_without_config_says_runtime_waiters_need_one(env, cli) -> None:
     r = cli("waiters")
     assert r.code == 0
     names = ", ".join(runtime_names())
-    assert names == "ray, slurm, spark"
+    assert names == "ray, slurm, spark, yarn"
     text = " ".join(r.out.split())
     assert (f"Runtimes installed: {names}. Their waiters are listed for a CONFIG that names "
             "them in runtime.types: jobwaiter waiters cluster.yaml") in text
@@ -118,7 +118,7 @@ def test_waiters_without_config_says_runtime_waiters_need_one(env, cli) -> None:
 
 def test_waiters_lists_plugin_runtimes_in_the_hint(env, cli, plugin) -> None:  # type: ignore[no-untyped-def]
     r = cli("waiters")
-    assert "Runtimes installed: queue, ray, slurm, spark." in " ".join(r.out.split())
+    assert "Runtimes installed: queue, ray, slurm, spark, yarn." in " ".join(r.out.split())
 
 
 def test_waiters_with_config_names_the_runtimes_it_lacks(env, cli) -> None:  # type: ignore[no-untyped-def]
@@ -128,7 +128,7 @@ def test_waiters_with_config_names_the_runtimes_it_lacks(env, cli) -> None:  # t
     assert r.code == 0
     assert any(line.startswith("spark ") for line in r.out.splitlines())
     text = " ".join(r.out.split())
-    assert ("Runtimes installed but not in this config's runtime.types: ray, slurm. Add one "
+    assert ("Runtimes installed but not in this config's runtime.types: ray, slurm, yarn. Add one "
             "there to use its waiters.") in text
 
 

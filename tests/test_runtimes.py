@@ -61,8 +61,8 @@ def test_spark_section_defaults() -> None:
     ("runtime", "message"),
     [
         ({"types": ["sprak"]},
-         "runtime.types: unknown runtime 'sprak' (available: ray, slurm, spark); did you mean "
-         "spark?"),
+         "runtime.types: unknown runtime 'sprak' (available: ray, slurm, spark, yarn); did you "
+         "mean spark?"),
         ({"types": ["spark"], "spark": {"master_prot": 1}}, "runtime.spark.master_prot: "
          "unknown key; did you mean master_port?"),
         ({"types": ["spark"], "spark": {"cluster_manager": "mesos"}},

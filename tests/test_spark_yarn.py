@@ -1,9 +1,10 @@
 """The spark waiter on YARN, end to end through the head, against a replayed ResourceManager.
 
-No YARN ResourceManager can be installed on the machines these tests run on, so YARN support
-is verified against the documented ResourceManager REST contract, not a live ResourceManager:
-a small local HTTP server answers ``/ws/v1/cluster/apps`` and ``/ws/v1/cluster/metrics`` the
-way the Hadoop documentation describes them (``{"apps": {"app": [...]}}`` or
+The real thing (Hadoop YARN 3.5.0's ResourceManager and NodeManager, Spark applications in
+cluster mode) is tests/test_yarn_cluster.py. Here, for timings and faults a real
+ResourceManager cannot be made to show on cue, a small local HTTP server answers
+``/ws/v1/cluster/apps`` and ``/ws/v1/cluster/metrics`` the way the Hadoop documentation
+describes them (``{"apps": {"app": [...]}}`` or
 ``{"apps": null}``; ``states``, ``startedTimeBegin``, ``finishedTimeBegin`` and
 ``applicationTypes`` filters; app objects with ``id``, ``name``, ``state``, ``finalStatus``,
 ``startedTime``, ``finishedTime``). Jobs really run on the (local) head and the waiter's

@@ -17,7 +17,7 @@ TESTS = Path(__file__).resolve().parent
 HEAD_FIXTURES = frozenset({"env"})
 SSH_FIXTURES = frozenset({"farm"})
 SSH_TESTS = TESTS / "ssh"
-ENGINE_MODULES = frozenset({"test_spark_cluster.py", "test_ray_cluster.py",
+ENGINE_MODULES = frozenset({"test_spark_cluster.py", "test_ray_cluster.py", "test_yarn_cluster.py",
                             "test_slurm_cluster.py", "test_ssh_spark.py"})
 #: (module, fixture): ``yarn`` of the CloudTik examples runs pyspark's spark-submit.
 ENGINE_FIXTURES = frozenset({("test_cloudtik_examples.py", "yarn")})

@@ -20,6 +20,7 @@ _BUILTIN_RUNTIMES = {
     "spark": "jobwaiter.runtimes.spark:SparkRuntime",
     "ray": "jobwaiter.runtimes.ray:RayRuntime",
     "slurm": "jobwaiter.runtimes.slurm:SlurmRuntime",
+    "yarn": "jobwaiter.runtimes.yarn:YarnRuntime",
 }
 
 

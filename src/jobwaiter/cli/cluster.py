@@ -83,7 +83,7 @@ def waiters_cmd(config: str | None, cluster_name: str | None, as_json: bool) -> 
     """List the job waiters that --job-waiter can name; with CONFIG, include the waiters of
     its runtimes.
 
-    Runtime waiters (spark, ray, slurm) are listed only with a CONFIG that names their
+    Runtime waiters (spark, ray, slurm, yarn) are listed only with a CONFIG that names their
     runtime in runtime.types.
 
     \b

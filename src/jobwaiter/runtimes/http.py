@@ -20,9 +20,11 @@ from jobwaiter.transport.base import Transport
 
 # Runs on the head (python3 3.8+). Proxies are bypassed: engine endpoints are cluster-internal
 # and a proxy configured for the outside world would only turn "refused" into a proxy error.
+# Every endpoint read is a JSON one; YARN's REST API picks JSON or XML by the Accept header.
 _FETCH = r"""
 import json, sys, urllib.error, urllib.request
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+opener.addheaders.append(("Accept", "application/json"))
 timeout = float(sys.argv[1])
 for url in sys.argv[2:]:
     answer = {"url": url}
@@ -107,6 +109,7 @@ def fetch(head: Transport, urls: Sequence[str], timeout: float = REQUEST_TIMEOUT
 def _get(url: str, timeout: float) -> Answer:
     """One GET, as ``_FETCH`` does it on the head: proxies bypassed, a refusal an answer."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener.addheaders.append(("Accept", "application/json"))
     try:
         with opener.open(url, timeout=timeout) as r:
             return Answer(url, r.status, r.read().decode("utf-8", "replace"))

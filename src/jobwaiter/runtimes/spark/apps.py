@@ -8,7 +8,8 @@ Standalone master ``/json/``: ``activeapps``/``completedapps`` (``id``, ``name``
 
 YARN ResourceManager ``/ws/v1/cluster/apps``: ``{"apps": {"app": [...]}}``, or
 ``{"apps": null}`` when nothing matches; each app has ``id``, ``name``, ``state``,
-``finalStatus``, ``startedTime`` and ``finishedTime`` (ms; 0 while running).
+``finalStatus``, ``startedTime`` and ``finishedTime`` (ms; 0 while running), and
+``diagnostics``. Hadoop 3.5 answers ``{"apps": {}}`` when nothing matches.
 """
 
 from __future__ import annotations
@@ -50,11 +51,21 @@ class App:
 
     def describe(self) -> str:
         state = self.state
-        if self.final_status and self.final_status not in ("UNDEFINED", self.state):
+        # While it runs, every application's final status is UNDEFINED; after, it is news.
+        if self.final_status and self.final_status != self.state and \
+                not (self.active and self.final_status == "UNDEFINED"):
             state += f"/{self.final_status}"
         name = f" ({self.name})" if self.name else ""
         message = f": {self.message}" if self.message else ""
         return f"{self.id}{name} {state}{message}"
+
+
+def first_line(text: Any, limit: int = 200) -> str:
+    """The first non-empty line of an engine's message, shortened."""
+    for line in str(text or "").splitlines():
+        if line.strip():
+            return line.strip()[:limit]
+    return ""
 
 
 def _int(value: Any) -> int | None:
@@ -100,11 +111,14 @@ def yarn_apps(answer: Mapping[str, Any]) -> list[App]:
         final = str(a.get("finalStatus", ""))
         active = state in YARN_ACTIVE
         finished = _int(a.get("finishedTime"))
+        failed = not active and not (state == "FINISHED" and final == "SUCCEEDED")
         apps.append(App(
             "app", str(a.get("id")), str(a.get("name", "")), state, active,
-            failed=not active and not (state == "FINISHED" and final == "SUCCEEDED"),
-            started_ms=_int(a.get("startedTime")),
+            failed=failed, started_ms=_int(a.get("startedTime")),
             ended_ms=finished if finished else None, final_status=final,
+            # Why it failed, as YARN says it ("User application exited with status 3");
+            # an active application's diagnostics are progress chatter.
+            message=first_line(a.get("diagnostics")) if failed else "",
         ))
     return apps
 
