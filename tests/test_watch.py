@@ -224,6 +224,46 @@ def test_the_head_code_is_shipped_once_and_private(env, cli) -> None:  # type: i
 
 
 
+@pytest.mark.parametrize("damage", ["removed", "changed"])
+def test_a_damaged_copy_of_the_head_code_is_replaced(env, cli, damage: str) -> None:  # type: ignore[no-untyped-def]
+    r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux")
+    assert r.code == 0, r.err
+    (copy,) = (env.home / ".jobwaiter" / "lib").iterdir()
+    module = copy / "jobwaiter" / "watch" / "notify.py"
+    if damage == "removed":
+        module.unlink()
+    else:
+        module.write_text("raise SystemExit(0)\n")
+    with contextlib.suppress(OSError):  # the next run needs a new watcher
+        os.kill(_watcher_pid(env), signal.SIGKILL)
+    began = time.monotonic()
+    r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y",
+            "--json")
+    assert r.code == 0 and r.json["stop"]["state"] == "done", r.err
+    assert time.monotonic() - began < 15 and "watching from this client" not in r.err, r.err
+    assert "the head watches job" in r.err
+    assert [p.name for p in (env.home / ".jobwaiter" / "lib").iterdir()] == [copy.name]
+    assert "def " in module.read_text()
+
+
+def test_the_head_code_and_its_bytecode_are_private(env, cli) -> None:  # type: ignore[no-untyped-def]
+    # The usual login umask: the head's code is run under it (autostop, follow), not only
+    # from the launch (which makes its own 077).
+    umask = os.umask(0o022)
+    try:
+        assert cli("autostop", str(env.config), "--idle", "1h").code == 0
+        assert cli("autostop", str(env.config), "--cancel").code == 0
+        r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y")
+    finally:
+        os.umask(umask)
+    assert r.code == 0, r.err
+    lib = env.home / ".jobwaiter" / "lib"
+    found = list(lib.rglob("*"))
+    assert any(p.suffix == ".pyc" for p in found)  # python did write its bytecode
+    for p in [lib, *found]:
+        assert p.stat().st_mode & 0o777 == (0o700 if p.is_dir() else 0o600), p
+
+
 def test_a_failed_stop_on_the_head_shows_in_jobs(env, cli) -> None:  # type: ignore[no-untyped-def]
     bad = env.write_config("cluster_name: test\nprovider: {type: local}\n"
                            "head_stop_commands: ['echo stop-broke >&2; exit 3']\n", "bad.yaml")
