@@ -133,6 +133,27 @@ def test_a_killed_watcher_is_noticed_and_the_job_armed_again(env, cli) -> None: 
     assert _stopped(env) == ["stopped"]
 
 
+def test_a_damaged_order_of_a_job_is_its_watch_result_not_silence(env, cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("exec", str(env.config), "sleep 4", "--tmux", "--job-waiter=tmux", "--detach",
+            "--json")
+    assert r.code == 0, r.err
+    name = r.json["job"]
+    os.kill(_watcher_pid(env), signal.SIGKILL)
+    (env.record(name) / "watch.json").write_text("{garbage\n")
+    (copy,) = (env.home / ".jobwaiter" / "lib").iterdir()
+    subprocess.run(["python3", "-I", str(copy / "run.py"), "ensure"], check=True,
+                   capture_output=True, timeout=30)
+    wait_for(lambda: (env.record(name) / "result.json").exists(), timeout=20)
+    result = _result(env, name)
+    assert result["outcome"] == "waiter_failed" and "watch.json" in result["message"], result
+    # wait says so; the job's own end is still its record's.
+    w = cli("wait", str(env.config), name, "--json")
+    assert (w.code, w.json["outcome"]) == (126, "waiter_failed"), w.err
+    assert "watch.json is not JSON" in w.err
+    wait_for(lambda: env.status(name) == "0", timeout=20)
+    assert cli("jobs", str(env.config), "--json").json[0]["state"] == "succeeded"
+
+
 def test_two_clients_waiting_with_stop_stop_once(env, cli, jobwaiter_argv) -> None:  # type: ignore[no-untyped-def]
     # Both wait from the client (no head watch): one stop of the cluster; the other client
     # waits for it and reports it.
