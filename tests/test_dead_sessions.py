@@ -113,3 +113,21 @@ def test_a_job_that_outlives_its_killed_server_is_lost_running(env, cli, kind: s
              or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z", timeout=10)
     cli("jobs", str(env.config), "--prune", "--older-than", "0")
     assert not env.record(name).exists()
+
+
+@pytest.mark.parametrize(("lines", "state"), [
+    # A session listed alive after the wrapper started proves nothing: the wrapper decides.
+    ("pid 42\nsession alive\nsurvivors 0\n", "lost"),
+    ("pid 42\nsession alive\nsurvivors 2\n", "lost_running"),
+    ("pid 42\nwrapper alive\n", "running"),
+    # Before the wrapper has started, the session is the job starting.
+    ("session alive\n", "running"),
+    ("", "lost"),
+])
+def test_one_answer_from_the_record(lines: str, state: str) -> None:
+    from jobwaiter.records.read import parse_dump
+
+    (record,) = parse_dump('@@ jobwaiter-0000000000aa\nmeta {"spec": "tmux"}\n'
+                           "started 1.0\n" + lines)
+    assert record.outcome.value == state
+    assert record.alive is (state != "lost")
