@@ -55,8 +55,8 @@ VARIANTS = [("screen", "left"), ("screen", "removed"), ("screen", "reused"),
 
 
 @pytest.mark.parametrize(("kind", "socket"), VARIANTS)
-def test_a_job_whose_server_was_killed_is_lost_everywhere(env, cli, kind: str,
-                                                          socket: str) -> None:
+def test_a_job_whose_server_was_killed_is_lost_everywhere(  # type: ignore[no-untyped-def]
+        env, cli, kind: str, socket: str) -> None:
     t = threading.Thread(target=_kill_server, args=(env, kind, socket))
     t.start()
     r = cli("exec", str(env.config), "sleep 60", f"--{kind}", f"--job-waiter={kind}",
@@ -87,7 +87,8 @@ def test_a_job_whose_server_was_killed_is_lost_everywhere(env, cli, kind: str,
 
 
 @pytest.mark.parametrize("kind", ["screen", "tmux"])
-def test_a_job_that_outlives_its_killed_server_is_lost_running(env, cli, kind: str) -> None:
+def test_a_job_that_outlives_its_killed_server_is_lost_running(  # type: ignore[no-untyped-def]
+        env, cli, kind: str) -> None:
     pid_file = env.home / "job.pid"
     cmd = f"trap '' HUP; echo $$ > {pid_file}; sleep 60"
     t = threading.Thread(target=_kill_server, args=(env, kind, "left"))
