@@ -220,3 +220,34 @@ def test_autostop_runs_on_the_oldest_python3_a_head_may_have(env, cli, oldest_py
     exe = os.readlink(f"/proc/{watcher}/exe")
     assert os.path.basename(exe).startswith(os.path.basename(old)[:9]), exe
     wait_for(lambda: _stopped(env) == ["stopped"], timeout=30)
+
+
+@pytest.mark.parametrize("garbage", [b"garbage\n", b"[1, 2]\n", b'{"idle": "soon"}\n',
+                                     b"\xff\xfe\n"])
+def test_a_damaged_order_is_said_not_taken_for_disarmed(env, cli, garbage: bytes) -> None:  # type: ignore[no-untyped-def]
+    r = cli("autostop", str(env.config), "--idle", "1h", "--wait-for", "jobs")
+    assert r.code == 0, r.err
+    order = _watch(env) / "autostop.json"
+    order.write_bytes(garbage)
+    wait_for(lambda: _state(env).get("error"), timeout=10)
+    said = "autostop armed, but on the head autostop.json"
+    assert said in cli("status", str(env.config)).out
+    shown = cli("autostop", str(env.config))
+    assert said in shown.out and "first look" not in shown.out, shown.out
+    auto = cli("status", str(env.config), "--json").json["autostop"]
+    assert auto["armed"] is True and "autostop.json" in auto["error"], auto
+    assert order.read_bytes() == garbage  # left for its owner to see
+    # Arming again mends it; the watcher takes the new order.
+    r = cli("autostop", str(env.config), "--idle", "1h", "--wait-for", "jobs")
+    assert r.code == 0 and "stops nothing" not in r.out, r.out
+    assert cli("status", str(env.config), "--json").json["autostop"]["error"] is None
+    assert cli("autostop", str(env.config), "--cancel").code == 0
+
+
+def test_a_damaged_state_is_said(env, cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("autostop", str(env.config), "--idle", "1h", "--wait-for", "jobs")
+    assert r.code == 0, r.err
+    (_watch(env) / "autostop.state").write_text("}{ not json\n")
+    r = cli("status", str(env.config))
+    assert "autostop armed, but on the head autostop.state is damaged" in r.out, r.out
+    assert cli("autostop", str(env.config), "--cancel").code == 0

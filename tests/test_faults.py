@@ -345,6 +345,48 @@ def test_records_and_logs_are_private_and_secrets_do_not_linger(env, cli, monkey
     assert _mode(env.home / "made") == 0o644
 
 
+def test_everything_under_the_state_directory_is_private(env, cli) -> None:  # type: ignore[no-untyped-def]
+    """Under the usual login umask, and over what an older version left readable: every
+    directory jobwaiter keeps on the head is 0700, every file 0600 (a parent made readable
+    by someone else then shows nothing); the cluster's own commands keep the umask."""
+    os.umask(0o022)
+    (env.home / ".jobwaiter" / "clusters").mkdir(parents=True, mode=0o755)
+    (env.home / ".jobwaiter" / "clusters" / "test.state").write_text("stopped\n")
+    assert cli("start", str(env.config)).code == 0
+    assert cli("autostop", str(env.config), "--idle", "1h").code == 0
+    assert cli("autostop", str(env.config), "--cancel").code == 0
+    r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y")
+    assert r.code == 0, r.err
+    assert cli("exec", str(env.config), "true", "--tmux", "--start", "-y").code == 0
+    root = env.home / ".jobwaiter"
+    found = [root, *root.rglob("*")]
+    assert any(p.name == "test.state" for p in found) and any(p.suffix == ".pyc" for p in found)
+    for p in found:
+        if not p.is_symlink():
+            assert _mode(p) == (0o700 if p.is_dir() else 0o600), p
+    assert _mode(env.home / "cluster.log") == 0o644
+
+
+@pytest.mark.parametrize("kind", ["dangling link", "link to a file", "file"])
+def test_a_state_directory_that_is_not_one_is_said_in_one_line(env, cli, kind: str) -> None:
+    top = env.home / ".jobwaiter"
+    (env.home / "afile").write_text("x\n")
+    if kind == "dangling link":
+        top.symlink_to(env.home / "gone")
+    elif kind == "link to a file":
+        top.symlink_to(env.home / "afile")
+    else:
+        top.write_text("x\n")
+    r = cli("exec", str(env.config), "touch ran", "--tmux", "--job-waiter=tmux")
+    assert r.code == 1 and "launch_failed" in r.err, r.err
+    assert not (env.home / "ran").exists()
+    for line in r.err.splitlines():
+        assert "File \"" not in line and "Error:" not in line and "Traceback" not in line, r.err
+    warning = [ln for ln in r.err.splitlines() if "warning" in ln]
+    assert len(warning) == 1 and "~/.jobwaiter" in warning[0], r.err
+    assert "~/.jobwaiter is " in r.err.splitlines()[-1], r.err
+
+
 def test_env_values_never_reach_argv(env, jobwaiter_argv) -> None:
     p = subprocess.Popen([*jobwaiter_argv, "exec", str(env.config), "sleep 3", "--tmux",
                           "--job-waiter=tmux", "--env", "TOKEN=argv-secret-789"],

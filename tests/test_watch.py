@@ -133,6 +133,27 @@ def test_a_killed_watcher_is_noticed_and_the_job_armed_again(env, cli) -> None: 
     assert _stopped(env) == ["stopped"]
 
 
+def test_a_damaged_order_of_a_job_is_its_watch_result_not_silence(env, cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("exec", str(env.config), "sleep 4", "--tmux", "--job-waiter=tmux", "--detach",
+            "--json")
+    assert r.code == 0, r.err
+    name = r.json["job"]
+    os.kill(_watcher_pid(env), signal.SIGKILL)
+    (env.record(name) / "watch.json").write_text("{garbage\n")
+    (copy,) = (env.home / ".jobwaiter" / "lib").iterdir()
+    subprocess.run(["python3", "-I", str(copy / "run.py"), "ensure"], check=True,
+                   capture_output=True, timeout=30)
+    wait_for(lambda: (env.record(name) / "result.json").exists(), timeout=20)
+    result = _result(env, name)
+    assert result["outcome"] == "waiter_failed" and "watch.json" in result["message"], result
+    # wait says so; the job's own end is still its record's.
+    w = cli("wait", str(env.config), name, "--json")
+    assert (w.code, w.json["outcome"]) == (126, "waiter_failed"), w.err
+    assert "watch.json is not JSON" in w.err
+    wait_for(lambda: env.status(name) == "0", timeout=20)
+    assert cli("jobs", str(env.config), "--json").json[0]["state"] == "succeeded"
+
+
 def test_two_clients_waiting_with_stop_stop_once(env, cli, jobwaiter_argv) -> None:  # type: ignore[no-untyped-def]
     # Both wait from the client (no head watch): one stop of the cluster; the other client
     # waits for it and reports it.
@@ -222,6 +243,46 @@ def test_the_head_code_is_shipped_once_and_private(env, cli) -> None:  # type: i
     log = (env.home / ".jobwaiter" / "watch" / "watcher.log").read_text()
     assert log.count("watcher started") == 1, log
 
+
+
+@pytest.mark.parametrize("damage", ["removed", "changed"])
+def test_a_damaged_copy_of_the_head_code_is_replaced(env, cli, damage: str) -> None:  # type: ignore[no-untyped-def]
+    r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux")
+    assert r.code == 0, r.err
+    (copy,) = (env.home / ".jobwaiter" / "lib").iterdir()
+    module = copy / "jobwaiter" / "watch" / "notify.py"
+    if damage == "removed":
+        module.unlink()
+    else:
+        module.write_text("raise SystemExit(0)\n")
+    with contextlib.suppress(OSError):  # the next run needs a new watcher
+        os.kill(_watcher_pid(env), signal.SIGKILL)
+    began = time.monotonic()
+    r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y",
+            "--json")
+    assert r.code == 0 and r.json["stop"]["state"] == "done", r.err
+    assert time.monotonic() - began < 15 and "watching from this client" not in r.err, r.err
+    assert "the head watches job" in r.err
+    assert [p.name for p in (env.home / ".jobwaiter" / "lib").iterdir()] == [copy.name]
+    assert "def " in module.read_text()
+
+
+def test_the_head_code_and_its_bytecode_are_private(env, cli) -> None:  # type: ignore[no-untyped-def]
+    # The usual login umask: the head's code is run under it (autostop, follow), not only
+    # from the launch (which makes its own 077).
+    umask = os.umask(0o022)
+    try:
+        assert cli("autostop", str(env.config), "--idle", "1h").code == 0
+        assert cli("autostop", str(env.config), "--cancel").code == 0
+        r = cli("exec", str(env.config), "true", "--tmux", "--job-waiter=tmux", "--stop", "-y")
+    finally:
+        os.umask(umask)
+    assert r.code == 0, r.err
+    lib = env.home / ".jobwaiter" / "lib"
+    found = list(lib.rglob("*"))
+    assert any(p.suffix == ".pyc" for p in found)  # python did write its bytecode
+    for p in [lib, *found]:
+        assert p.stat().st_mode & 0o777 == (0o700 if p.is_dir() else 0o600), p
 
 
 def test_a_failed_stop_on_the_head_shows_in_jobs(env, cli) -> None:  # type: ignore[no-untyped-def]

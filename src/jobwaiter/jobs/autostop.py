@@ -40,6 +40,9 @@ class AutostopState:
     #: The head's clock when this was read: every time here is the head's, so a client
     #: whose clock is off shows the right durations.
     head_now: float | None = None
+    #: What is wrong with autostop's files on the head ("" when nothing is): an order the
+    #: watcher cannot use, or a state that cannot be read. Said, never taken for "disarmed".
+    error: str = ""
 
     @property
     def now(self) -> float:
@@ -59,6 +62,10 @@ class AutostopState:
 
     def describe(self, config: str = "CONFIG") -> str:
         """One line for people."""
+        if self.error:
+            return (f"autostop {'armed' if self.armed else 'not armed'}, but on the head "
+                    f"{self.error}; arm it again (`jobwaiter autostop {config} --idle ...`) "
+                    f"or cancel it (`jobwaiter autostop {config} --cancel`)")
         if not self.armed:
             if self.fired_at is not None:
                 stop = self.stop or {}
@@ -94,7 +101,7 @@ class AutostopState:
                 "idle_for": None if idle_for is None else round(idle_for, 1),
                 "stops_in": None if remaining is None else round(remaining, 1),
                 "fired_at": self.fired_at, "stop": self.stop,
-                "cancelled_at": self.cancelled_at}
+                "cancelled_at": self.cancelled_at, "error": self.error or None}
 
 
 def parse_autostop(text: str, cluster: str | None = None) -> AutostopState | None:
@@ -112,17 +119,22 @@ def parse_autostop(text: str, cluster: str | None = None) -> AutostopState | Non
     owner = fields.get("autostop_cluster")
     if cluster is not None and owner and owner != cluster:
         return None
+    error = ""
     try:
         state = json.loads(fields.get("autostop_state") or "{}")
     except ValueError:
-        state = {}
+        state = None
     if not isinstance(state, dict):
-        state = {}
+        state, error = {}, ("autostop.state is damaged (not a JSON object): what autostop "
+                            "will do cannot be told")
+    armed = fields["autostop_armed"] == "yes"
+    if armed and not error and isinstance(state.get("error"), str):
+        error = state["error"][:300]
     boot = fields.get("autostop_boot", "")
     since_boot = not boot or state.get("boot") in (None, boot)
     stop = state.get("stop")
     return AutostopState(
-        armed=fields["autostop_armed"] == "yes", idle=_num(state.get("idle")),
+        armed=armed, idle=_num(state.get("idle")),
         wait_for=str(state.get("wait_for") or WAIT_FOR[0]), armed_at=_num(state.get("armed_at")),
         watching=fields.get("autostop_watcher") == "yes" and since_boot
         and state.get("watcher") is not None,
@@ -131,7 +143,7 @@ def parse_autostop(text: str, cluster: str | None = None) -> AutostopState | Non
         busy=tuple(str(b) for b in state.get("busy") or ()),
         fired_at=_num(state.get("fired_at")), stop=stop if isinstance(stop, dict) else None,
         cancelled_at=_num(state.get("cancelled_at")),
-        head_now=_float(fields.get("autostop_now")))
+        head_now=_float(fields.get("autostop_now")), error=error)
 
 
 def _float(text: str | None) -> float | None:

@@ -53,28 +53,62 @@ from jobwaiter.watch.__main__ import main  # noqa: E402
 sys.exit(main(sys.argv[1:]))
 '''
 
-# Runs on the head: "python <major>.<minor>" (or "python none"), then "have"/"missing".
+#: In every copy on the head: "SHA256  PATH" of each of its files, as sha256sum checks them.
+SUMS = "SHA256SUMS"
+
+# Runs on the head: "python <major>.<minor>" (or "python none"), then "have", "missing" or
+# "damaged" (a file of the copy changed or gone). One sha256sum over the copy, no python
+# start: a copy that lost a module would otherwise fail every watch the same way, for ever.
 _PROBE = r"""
 if command -v python3 >/dev/null 2>&1; then
   python3 -I -c 'import sys; print("python %d.%d" % sys.version_info[:2])'
 else
   echo "python none"
 fi
-if [ -f "$1/run.py" ]; then echo have; else echo missing; fi
-"""
+if [ ! -f "$1/run.py" ]; then
+  echo missing
+elif ! command -v sha256sum >/dev/null 2>&1 \
+     || (cd "$1" && sha256sum --status -c SUMS) 2>/dev/null; then
+  echo have
+else
+  echo damaged
+fi
+""".replace("SUMS", SUMS)
 
 # Runs on the head with the bundle on stdin: unpacked beside, then renamed into place, so a
-# half-written copy is never used and two clients shipping at once do not collide.
+# half-written copy is never used and two clients shipping at once do not collide. With
+# "replace", a damaged copy there is moved aside first and removed. Every directory gets its
+# __pycache__ made here, 0700 (python makes it with the caller's umask, and its files with
+# the modes of the sources, 0600).
 _EXTRACT = r"""
 import io, os, shutil, sys, zipfile
-dest = sys.argv[1]
+dest, how = sys.argv[1], sys.argv[2]
 os.umask(0o077)
-os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
-if os.path.isfile(os.path.join(dest, "run.py")):
+try:
+    os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
+except OSError as exc:
+    # One line, saying what is in the way (a dangling link, a file), never a traceback.
+    top = ".jobwaiter"
+    what = ""
+    if os.path.islink(top):
+        what = " (~/%s is a link to %s%s)" % (top, os.readlink(top), "" if os.path.exists(top)
+                                              else ", which does not exist")
+    elif os.path.exists(top) and not os.path.isdir(top):
+        what = " (~/%s is not a directory)" % top
+    sys.stderr.write("cannot create ~/%s: %s%s\n" % (os.path.dirname(dest), exc.strerror, what))
+    sys.exit(1)
+if how != "replace" and os.path.isfile(os.path.join(dest, "run.py")):
     print("have")
     sys.exit(0)
 tmp = "%s.tmp.%d" % (dest, os.getpid())
 zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())).extractall(tmp)
+for top, dirs, names in os.walk(tmp):
+    if any(n.endswith(".py") for n in names):
+        os.mkdir(os.path.join(top, "__pycache__"), 0o700)
+if how == "replace" and os.path.isdir(dest):
+    old = "%s.old.%d" % (dest, os.getpid())
+    os.rename(dest, old)
+    shutil.rmtree(old, ignore_errors=True)
 try:
     os.rename(tmp, dest)
 except OSError:
@@ -100,10 +134,12 @@ def bundle() -> tuple[str, bytes]:
         names += sorted(str(p.relative_to(root)) for p in (root / package).rglob("*")
                         if p.is_file() and p.suffix in (".py", ".sh")
                         and "__pycache__" not in p.parts)
+    files = [("run.py", _RUN_PY.encode()),
+             *((f"jobwaiter/{n}", (root / n).read_bytes()) for n in names)]
+    sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in files)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in [("run.py", _RUN_PY.encode()),
-                           *((f"jobwaiter/{n}", (root / n).read_bytes()) for n in names)]:
+        for name, data in [*files, (SUMS, sums.encode())]:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o600 << 16
             z.writestr(info, data)
@@ -263,10 +299,12 @@ def ship(site: JobSite) -> str:
     if not (major.isdigit() and minor.isdigit()) or (int(major), int(minor)) < (3, 8):
         raise WatchUnavailable(f"the head's python3 is {version}; the watch needs 3.8+")
     if "have" not in lines:
-        put = site.head.run(["python3", "-I", "-c", _EXTRACT, path], input=data, timeout=120)
+        how = "replace" if "damaged" in lines else "put"
+        put = site.head.run(["python3", "-I", "-c", _EXTRACT, path, how], input=data,
+                            timeout=120)
         if not put.ok:
             raise WatchUnavailable(f"cannot put the watch's code on the head: "
-                                   f"{put.tail(2) or put.exit_status}")
+                                   f"{put.tail(1) or put.exit_status}")
     _shipped[site.head] = path
     return path
 

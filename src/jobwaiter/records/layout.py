@@ -121,7 +121,12 @@ class JobRecord:
 
     @property
     def running(self) -> bool:
-        return not self.ended and (self.wrapper_alive or self.session_alive)
+        """Whether the job may still record a status: its wrapper lives (holds the record's
+        lock). Once the wrapper has started (``pid``), a session that outlives it, or a dead
+        session's socket, proves nothing; before, a live session is a job still starting."""
+        if self.ended:
+            return False
+        return self.wrapper_alive or (self.pid is None and self.session_alive)
 
     @property
     def outcome(self) -> Outcome:
@@ -173,7 +178,7 @@ class JobRecord:
     @property
     def lost(self) -> bool:
         """Gone without a recorded status: never to be mistaken for success."""
-        return not self.ended and not self.wrapper_alive and not self.session_alive
+        return not self.ended and not self.running
 
     @property
     def stop_armed(self) -> bool:

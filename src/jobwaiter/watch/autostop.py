@@ -141,16 +141,27 @@ def keep(clock: Callable[[], float] = time.monotonic,
     look: Lookout | None = None
     idle_since: float | None = None
     while True:
-        order = files.read_json(path(ORDER))
-        if not isinstance(order, dict):
+        order, problem = files.read_checked_json(path(ORDER))
+        if order is None and not problem:
             state = files.read_json(path(STATE))
             if isinstance(state, dict) and state.get("armed"):
                 write_state(None, cancelled_at=time.time())  # removed by `jobwaiter stop`
             return
-        if order.get("armed_at") != armed_at or look is None:
-            armed_at, look, idle_since = order.get("armed_at"), build(order), None
-            files.log(f"autostop armed: idle {order.get('idle')}s, wait for "
-                      f"{order.get('wait_for')}")
+        problem = problem or order_problem(order)
+        if not problem and (order.get("armed_at") != armed_at or look is None):
+            try:
+                armed_at, look, idle_since = order.get("armed_at"), build(order), None
+                files.log(f"autostop armed: idle {order.get('idle')}s, wait for "
+                          f"{order.get('wait_for')}")
+            except Exception as exc:  # a config the head cannot build its lookout from
+                problem = f"{ORDER} cannot be used: {type(exc).__name__}: {exc}"
+        if problem or look is None:
+            # Armed, and it stops nothing: said where autostop is shown, until the order is
+            # armed again or cancelled (never taken for "disarmed").
+            damaged(problem)
+            look = None
+            _pause(float("inf"), clock, sleep)
+            continue
         busy = look.busy()
         now = clock()
         if busy:
@@ -165,6 +176,34 @@ def keep(clock: Callable[[], float] = time.monotonic,
         if idle_since is not None and idle_for >= limit and fire(order, look):
             return
         _pause(every(limit), clock, sleep)
+
+
+def order_problem(order: Any) -> str:
+    """What is wrong with an order read back from ``autostop.json`` ("" when nothing is)."""
+    if not isinstance(order, dict):
+        return f"{ORDER} holds a {type(order).__name__}, not an order"
+    idle = order.get("idle")
+    if isinstance(idle, bool) or not isinstance(idle, (int, float)) or not idle > 0:
+        return f"{ORDER}: idle is {idle!r}, not a number of seconds"
+    if order.get("wait_for") not in WAIT_FOR:
+        return f"{ORDER}: wait_for is {order.get('wait_for')!r}"
+    if not isinstance(order.get("config"), dict) \
+            or not isinstance(order.get("workers", []), list):
+        return f"{ORDER}: config or workers are not what arming wrote"
+    try:
+        StopPlan.from_dict(order["stop"])
+    except Exception as exc:  # any shape of damage: said, never a traceback
+        return f"{ORDER}: its stop cannot be read ({type(exc).__name__})"
+    return ""
+
+
+def damaged(problem: str) -> None:
+    """Record (once per problem) that the order is damaged: armed, stopping nothing."""
+    state = files.read_json(path(STATE))
+    if isinstance(state, dict) and state.get("error") == f"{problem}: it stops nothing":
+        return
+    files.log(f"autostop: {problem}; it stops nothing until armed again or cancelled")
+    write_state(None, armed=True, error=f"{problem}: it stops nothing", checked_at=time.time())
 
 
 #: How soon a change of the order (``--cancel``, arming again) is seen between looks.

@@ -83,6 +83,23 @@ def read_json(path: Path) -> Any:
         return None
 
 
+def read_checked_json(path: Path) -> tuple[Any, str]:
+    """``path`` as JSON, and what is wrong with it ("" when nothing is; None and "" when it
+    does not exist): a file that cannot be read, or is not JSON, is said, not taken for
+    missing."""
+    try:
+        with open(str(path), "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None, ""
+    except OSError as exc:
+        return None, f"{path.name} cannot be read: {exc.strerror or exc}"
+    try:
+        return json.loads(raw.decode("utf-8")), ""
+    except ValueError:
+        return None, f"{path.name} is not JSON ({len(raw)} bytes)"
+
+
 def boot_id() -> str:
     """This boot of the head (Linux): a watcher recorded under another boot is gone."""
     text = read_text(Path("/proc/sys/kernel/random/boot_id"))

@@ -105,9 +105,19 @@ def head_site(name: str, order: dict[str, Any]) -> tuple[JobSite, JobPlan]:
 def watch_job(name: str) -> None:
     """Watch one job to its end: wait, record the result, then the stop (if armed)."""
     d = job_dir(name)
-    order = files.read_json(d / ORDER)
-    if not isinstance(order, dict):
-        files.log(f"{name}: no readable order; not watched")
+    order, problem = files.read_checked_json(d / ORDER)
+    if order is None and not problem:
+        files.log(f"{name}: no order; not watched")
+        return
+    if not problem and not isinstance(order, dict):
+        problem = f"{ORDER} holds a {type(order).__name__}, not an order"
+    if problem:
+        # Said as the watch's result (a watch that records nothing would hold every stop
+        # of the cluster back for ever); `wait` arms the job again with a good order.
+        files.log(f"{name}: {problem}; not watched")
+        _record(d, JobResult(Outcome.WAITER_FAILED, name,
+                             message=f"the head's watch cannot read the job's order: "
+                                     f"{problem}"), pending=False)
         return
     files.write_private(d / WATCHING, f"{os.getpid()} {files.boot_id()} {time.time():.3f}\n")
     files.log(f"{name}: watching")

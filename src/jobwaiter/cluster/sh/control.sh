@@ -8,7 +8,11 @@ name=$1 action=$2
 shift 2
 case $action in start) target=started ;; stop) target=stopped ;; *) exit 2 ;; esac
 f=$HOME/.jobwaiter/clusters/$name.state
-mkdir -p "${f%/*}"
+# What jobwaiter keeps here is private (also when an older version made it readable); the
+# commands themselves run with the caller's umask.
+jw_umask=$(umask)
+umask 077
+mkdir -p "${f%/*}" && chmod 700 "$HOME/.jobwaiter" "${f%/*}" 2>/dev/null
 # Any stop of the cluster disarms its autostop (first: the stop commands may power the node
 # off); another cluster's, on the same machine, stays.
 owner=$(cat "$HOME/.jobwaiter/watch/autostop.cluster" 2>/dev/null)
@@ -18,13 +22,13 @@ fi
 if [ "$(cat "$f" 2>/dev/null)" = "$target" ]; then echo "already $target"; exit 0; fi
 rc=0
 for cmd in "$@"; do
-  if ! bash -c "$cmd"; then
+  if ! (umask "$jw_umask"; exec bash -c "$cmd"); then
     echo "failed: $cmd" >&2
     [ "$action" = start ] && exit 1
     rc=1
   fi
 done
 [ "$rc" = 0 ] || exit "$rc"
-echo "$target" > "$f"
+echo "$target" > "$f" && chmod 600 "$f"
 s=s; [ $# = 1 ] && s=
 echo "ran $# $action command$s"

@@ -34,9 +34,7 @@ if [ $# -eq 0 ]; then
   fi
 fi
 cd "$HOME/.jobwaiter/jobs" 2>/dev/null || exit 0
-tmux_alive=$(tmux list-sessions -F '#{session_name}' 2>/dev/null)
-screen_alive=$(screen -ls 2>/dev/null | sed -n 's/^[[:space:]]*[0-9]*\.\([^[:space:]]*\)[[:space:]].*/\1/p')
-sessions_alive=$'\n'"$tmux_alive"$'\n'"$screen_alive"$'\n'
+live=$(live_sessions)
 [ $# -gt 0 ] || set -- jobwaiter-*
 for n in "$@"; do
   [ -d "$n" ] || continue
@@ -61,7 +59,7 @@ for n in "$@"; do
      && ! flock -s -n "$n/stop.lock" true 2>/dev/null; then
     echo "stop running"
   fi
-  case $sessions_alive in *$'\n'"$n"$'\n'*) echo "session alive" ;; esac
+  session_alive "$n" "$live" && echo "session alive"
   if [ -f "$n/watch.json" ]; then
     whole "$n/watch.json"
     case $text in *'"stop": {'*) echo "watched head stop" ;; *) echo "watched head" ;; esac

@@ -10,15 +10,7 @@
 name=$1 sig=$2 grace=$3
 d=$HOME/.jobwaiter/jobs/$name
 [ -d "$d" ] || { echo "no job $name on this node" >&2; exit 2; }
-end_session() {
-  tmux kill-session -t "=$name" 2>/dev/null
-  # screen -S NAME matches prefixes: address the session by its exact "pid.name".
-  local s
-  s=$(screen -ls 2>/dev/null | grep -o "[0-9][0-9]*\.$name[[:space:]]" | head -n 1)
-  [ -z "$s" ] || screen -S "${s%[[:space:]]}" -X quit
-  return 0
-}
-if [ -s "$d/status" ]; then end_session; echo "already $(cut -d' ' -f1 "$d/status")"; exit 0; fi
+if [ -s "$d/status" ]; then end_session "$name"; echo "already $(cut -d' ' -f1 "$d/status")"; exit 0; fi
 [ -e "$d/pid" ] || { echo "job $name has not started yet" >&2; exit 1; }
 # Held while we kill: a waiter that finds the wrapper gone waits for our status first, so
 # the job has one recorded truth, not "lost" from one reader and 137 from another.
@@ -62,12 +54,12 @@ if alive; then
     alive && { echo "job $name did not die" >&2; exit 1; }
   fi
 fi
-if [ -z "$wrapper" ] && [ ! -s "$d/status" ]; then end_session; echo "lost $count"; exit 0; fi
+if [ -z "$wrapper" ] && [ ! -s "$d/status" ]; then end_session "$name"; echo "lost $count"; exit 0; fi
 # The wrapper records the status itself when it survives (it catches TERM and INT); when it
 # was killed too, record it here. First writer wins, so a status already there stays.
 flock -s -w 10 "$d/lock" true 2>/dev/null
 printf '%s %s\n' "$((128 + used))" "$(date +%s.%N)" > "$d/status.$$"
 ln "$d/status.$$" "$d/status" 2>/dev/null
 rm -f "$d/status.$$"
-end_session
+end_session "$name"
 echo "status $(cut -d' ' -f1 "$d/status")"

@@ -17,6 +17,15 @@ for tool in flock env ${kind%foreground}; do
 done
 d=$HOME/.jobwaiter/jobs/$name
 fail() { echo "cannot launch the job: $1" >&2; rm -rf -- "$d"; exit "${2:-120}"; }
+top=$HOME/.jobwaiter
+# Said in one line, as what is in the way: a dangling link, a file.
+if [ -L "$top" ] && [ ! -d "$top" ]; then
+  echo "cannot create ~/.jobwaiter/jobs: ~/.jobwaiter is a link to $(readlink -- "$top"), which is not a directory" >&2
+  exit 120
+elif [ -e "$top" ] && [ ! -d "$top" ]; then
+  echo "cannot create ~/.jobwaiter/jobs: ~/.jobwaiter is not a directory" >&2
+  exit 120
+fi
 mkdir -p "$HOME/.jobwaiter/jobs" "$HOME/$(dirname -- "${log:-user/logs/x}")" \
   || { echo "cannot create ~/.jobwaiter/jobs or the log directory" >&2; exit 120; }
 # Records and logs are private, also when an older version created their directories.

@@ -1,5 +1,6 @@
-# Shared by the scripts that must tell whether processes of a job still run. Each table is
-# one pass over /proc, so that a listing of many jobs scans the processes once, not per job.
+# Shared by the scripts that must tell whether a job's session or processes still run. Each
+# table is one pass over /proc (or one question to tmux and screen), so that a listing of many
+# jobs looks once, not per job.
 # Our own processes must not count, when we run inside a job ourselves.
 unset JOBWAITER_JOB
 
@@ -42,4 +43,36 @@ job_survivors() {
     job_pids "$1" "${2-$(marked_table)}"
     [ -z "$sid" ] || printf '%s\n' "${3-$(session_table)}" | awk -v s="$sid" '$2 == s { print $1 }'
   } | sort -u
+}
+
+# live_sessions: the names of the tmux and screen sessions that have a server to answer for
+# them, one a line. A screen server that was killed leaves its socket behind, listed as
+# "(Dead ???)" or "(Remote or dead)" until somebody wipes it; a killed tmux server's socket
+# answers nothing. Neither is a session: only "Attached"/"Detached" (also "Multi, ...") are.
+# The one test of "is the session there" for every script, so that they all agree.
+live_sessions() {
+  tmux list-sessions -F '#{session_name}' 2>/dev/null
+  screen -ls 2>/dev/null | sed -nE \
+    's/^[[:space:]]*[0-9]+\.([^[:space:]]+)[[:space:]].*\((Multi, )?([Aa]ttached|[Dd]etached)\)[[:space:]]*$/\1/p'
+  return 0
+}
+
+# session_alive NAME [LIVE]: whether NAME is one of the live sessions (LIVE as printed by
+# live_sessions; asked anew when not given).
+session_alive() {
+  case $'\n'"${2-$(live_sessions)}"$'\n' in *$'\n'"$1"$'\n'*) return 0 ;; esac
+  return 1
+}
+
+# end_session NAME: end job NAME's tmux or screen session, and wipe a dead screen socket of
+# it. Says nothing on stdout: the scripts' answers are read from there.
+end_session() {
+  tmux kill-session -t "=$1" >/dev/null 2>&1
+  # screen -S NAME matches prefixes: address the session by its exact "pid.name".
+  local s
+  for s in $(screen -ls 2>/dev/null | grep -oE "[0-9]+\.$1[[:space:]]"); do
+    screen -S "$s" -X quit >/dev/null 2>&1
+    screen -wipe "$s" >/dev/null 2>&1
+  done
+  return 0
 }
