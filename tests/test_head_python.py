@@ -27,6 +27,7 @@ HEAD_MODULES = [
     "jobwaiter.watch.files", "jobwaiter.watch.watcher", "jobwaiter.watch.__main__",
     "jobwaiter.watch.notify", "jobwaiter.watch.autostop", "jobwaiter.watch.workers",
     "jobwaiter.sessions.present", "jobwaiter.jobs.autostop", "jobwaiter.durations",
+    "jobwaiter.runtimes.settle", "jobwaiter.runtimes.ray.stop_jobs",
 ]
 SMOKE = """
 import sys

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
 from jobwaiter.runtimes.base import check_settings
+from jobwaiter.runtimes.settle import DEFAULT_SETTLE
 
 CLUSTER_MANAGERS = ("standalone", "yarn")
 
@@ -57,7 +58,7 @@ class SparkSettings:
     resource_manager: str | None = None
     spark_home: str | None = None
     python: str = "python3"
-    settle_seconds: float = 10.0
+    settle_seconds: float = DEFAULT_SETTLE
     start_timeout: float = 120.0
 
     def __post_init__(self) -> None:
