@@ -38,9 +38,10 @@ class SparkSettings:
     ``pyspark`` package of ``python`` there. ``python``: the Python that drivers and
     executors run (``spark.pyspark.python``).
 
-    ``settle_seconds``: when the spark waiter finds no application in its scope, it keeps
-    looking this long before it is satisfied, so that an application still starting up (a
-    ``spark-submit`` sent to the background just before the job ended) is not missed.
+    ``settle_seconds``: the spark waiter is not satisfied before this long after its first
+    look (after the job's end), so that an application still starting up (a
+    ``spark-submit`` sent to the background just before the job ended) is not missed (see
+    ``runtimes.settle``).
     ``start_timeout``: how long ``jobwaiter start`` waits for the master to answer and every
     worker to register.
     """
