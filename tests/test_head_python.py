@@ -29,6 +29,7 @@ HEAD_MODULES = [
     "jobwaiter.watch.notify", "jobwaiter.watch.autostop", "jobwaiter.watch.workers",
     "jobwaiter.sessions.present", "jobwaiter.jobs.autostop", "jobwaiter.durations",
     "jobwaiter.jobs.notify_target", "jobwaiter.transport.bounded",
+    "jobwaiter.runtimes.settle", "jobwaiter.runtimes.ray.stop_jobs",
 ]
 SMOKE = """
 import sys

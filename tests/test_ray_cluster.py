@@ -57,6 +57,7 @@ class Ray:
     home: Path
     config: Path
     dashboard: int
+    gcs: int
     start: subprocess.CompletedProcess[str]
 
     @property
@@ -148,7 +149,7 @@ runtime:
         mp.delenv("STY", raising=False)
         mp.chdir(home)
         started = jobwaiter("start", str(config))
-        r = Ray(home, config, p[1], started)
+        r = Ray(home, config, p[1], p[0], started)
         pid = int(r.pidfile.read_text()) if r.pidfile.exists() else None
         try:
             assert started.returncode == 0, started.stderr
@@ -296,6 +297,32 @@ def test_killing_a_submit_job_stops_its_submission(ray: Ray, cli) -> None:  # ty
     ray.wait_status(sid, {"STOPPED"}, timeout=30)
 
 
+def test_a_background_driver_that_registers_late_is_waited_for(ray: Ray, cli) -> None:  # type: ignore[no-untyped-def]
+    # The job starts a ray.init() driver in the background and exits at once; the driver
+    # registers with Ray seconds later. The wait must not be over before the driver is.
+    marker = ray.home / "late-driver.done"
+    driver = ray.home / "late_driver.py"
+    driver.write_text(
+        "import time, ray\n"
+        f"ray.init(address='127.0.0.1:{ray.gcs}', include_dashboard=False)\n"
+        "time.sleep(5)\n"
+        f"open({str(marker)!r}, 'w').write('done')\n")
+    # RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0: ray.init keeps 127.0.0.1, as the daemons do.
+    cmd = (f"RAY_USAGE_STATS_ENABLED=0 RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 nohup "
+           f"{shlex.quote(sys.executable)} "
+           f"{shlex.quote(str(driver))} > late-driver.log 2>&1 &")
+    t0 = time.monotonic()
+    r = cli("exec", str(ray.config), cmd, "--tmux", "--job-waiter", "ray", "--json")
+    took = time.monotonic() - t0
+    assert r.code == 0, r.err
+    log = ray.home / "late-driver.log"
+    assert marker.exists(), (f"jobwaiter returned before the background driver finished "
+                             f"({took:.1f}s): {r.json['waiters']}; the driver's log: "
+                             f"{log.read_text()[-2000:] if log.exists() else '(none)'}")
+    waiter = r.json["waiters"][-1]
+    assert waiter["outcome"] == "succeeded" and "SUCCEEDED (driver)" in waiter["detail"]
+
+
 def test_activity_is_busy_while_a_ray_job_runs_and_idle_once_it_ended(ray: Ray) -> None:
     with Cluster(ray.config) as cluster:
         (runtime,) = cluster.runtimes
@@ -323,9 +350,17 @@ def test_activity_is_busy_while_a_ray_job_runs_and_idle_once_it_ended(ray: Ray) 
 def test_stop_is_exact_and_leaves_no_ray_process(ray: Ray, cli) -> None:  # type: ignore[no-untyped-def]
     pid = int(ray.pidfile.read_text())
     assert ray.group()
+    # A job still running: Ray's own shutdown must end it, quickly and without a kill.
+    ray.submit("import time; time.sleep(300)", "running-at-stop")
+    ray.wait_status("running-at-stop", {"RUNNING"})
+    t0 = time.monotonic()
     r = jobwaiter("stop", str(ray.config), "-y")
+    took = time.monotonic() - t0
     assert r.returncode == 0, r.stderr
-    assert f"ray: head stopped (pid {pid})" in r.stderr
+    assert f"ray: head stopped (pid {pid})" in r.stderr, (took, r.stderr)
+    assert "killed" not in r.stderr, (took, r.stderr)
+    assert "running-at-stop" in r.stderr, "the stop does not say it stopped the running job"
+    assert took < 20, f"stop took {took:.1f}s"
     left = subprocess.run(["ps", "-o", "pid=", "-g", str(pid)], capture_output=True,
                           text=True, check=False).stdout.split()
     assert left == []

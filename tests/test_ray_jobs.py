@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import jobwaiter.runtimes.ray.waiter as ray_waiter_mod
 from jobwaiter.errors import SpecError
 from jobwaiter.runtimes import configured_runtimes, runtime_names, runtime_waiters
 from jobwaiter.runtimes.ray import RaySettings, RayWaiter
 from jobwaiter.runtimes.ray.jobs import Scope, parse_jobs, verdict
+from jobwaiter.transport.base import CommandResult
+from jobwaiter.waiters.base import Check, JobContext
 from jobwaiter.waiters.spec import parse_spec
 
 T0 = 1_796_000_000_000  # the job's start, in ms
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def row(sid: str | None, status: str, start: int = T0 + 500, kind: str = "SUBMISSION",
@@ -96,6 +108,9 @@ def test_waiter_reports_unreachable_and_bad_answers_as_not_yet() -> None:
         def __init__(self, answer: Answer) -> None:
             self.answer = answer
 
+        def run(self, argv: list[str], **kw: object) -> CommandResult:
+            return CommandResult(tuple(argv), 0)  # no ids captured
+
     waiter = RayWaiter(RaySettings(dashboard_port=1), "127.0.0.1")
     import jobwaiter.runtimes.ray.waiter as mod
 
@@ -135,7 +150,103 @@ def test_settings_validate() -> None:
 
 
 def test_head_side_code_is_python38_syntax() -> None:
-    for name in ("jobs.py", "submit_job.py", "settings.py", "waiter.py"):
+    for name in ("jobs.py", "submit_job.py", "stop_jobs.py", "settings.py", "waiter.py"):
         source = (Path(__file__).parents[1] / "src/jobwaiter/runtimes/ray" / name).read_text()
         ast.parse(source, feature_version=(3, 8))
         assert "strict=" not in source and "match " not in source
+
+
+class FakeHead:
+    """A head whose record holds ``captured`` (None: no file) and whose dashboard lists
+    ``rows``; counts the commands run."""
+
+    def __init__(self, rows: list[dict[str, object]], captured: str | None = None) -> None:
+        self.rows = rows
+        self.captured = captured
+        self.runs: list[list[str]] = []
+
+    def run(self, argv: list[str], **kw: object) -> CommandResult:
+        self.runs.append(argv)
+        return CommandResult(tuple(argv), 0, self.captured or "")
+
+
+def _row(sid: str, status: str, start: int, kind: str = "SUBMISSION") -> dict[str, object]:
+    return {"type": kind, "submission_id": sid if kind == "SUBMISSION" else None,
+            "job_id": sid, "status": status, "start_time": start}
+
+
+def _check(w: RayWaiter, head: FakeHead, mp: pytest.MonkeyPatch) -> Check:
+    from jobwaiter.runtimes.http import Answer
+
+    mp.setattr(ray_waiter_mod, "fetch",
+               lambda h, urls: [Answer(urls[0], status=200, body=json.dumps(h.rows))])
+    return w.check(JobContext("jobwaiter-0123456789ab", head, started_at=T0 / 1000), 0)  # type: ignore[arg-type]
+
+
+def test_nothing_in_scope_is_not_done_before_the_settle_window(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    w = RayWaiter(RaySettings(settle_seconds=10), "127.0.0.1", clock=clock)
+    head = FakeHead([])
+    c = _check(w, head, monkeypatch)
+    assert not c.done and "no Ray job in scope; looking 10s more" in c.detail
+    # The background driver registers late: waited for, even after the window has passed.
+    clock.now = 3
+    head.rows = [_row("02000000", "RUNNING", T0 + 2000, kind="DRIVER")]
+    assert not _check(w, head, monkeypatch).done
+    clock.now = 30
+    assert not _check(w, head, monkeypatch).done
+    head.rows = [_row("02000000", "SUCCEEDED", T0 + 2000, kind="DRIVER")]
+    c = _check(w, head, monkeypatch)
+    assert c.done and c.ok and "02000000 SUCCEEDED (driver)" in c.detail
+    # The record was read once, not at every look.
+    assert len(head.runs) == 1
+    # Nothing ever: satisfied once the window has passed, not before.
+    clock2 = Clock()
+    w2 = RayWaiter(RaySettings(settle_seconds=10), "127.0.0.1", clock=clock2)
+    head2 = FakeHead([])
+    clock2.now = 9.9
+    assert not _check(w2, head2, monkeypatch).done  # the window starts at the first look
+    clock2.now = 19.8
+    assert not _check(w2, head2, monkeypatch).done
+    clock2.now = 20
+    assert _check(w2, head2, monkeypatch).ok
+
+
+def test_a_failure_is_final_at_once_settle_or_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    w = RayWaiter(RaySettings(settle_seconds=60), "127.0.0.1", clock=Clock())
+    c = _check(w, FakeHead([_row("bad", "FAILED", T0 + 5)]), monkeypatch)
+    assert c.done and not c.ok and "bad FAILED" in c.detail
+
+
+def test_captured_submission_ids_are_the_scope_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    w = RayWaiter(RaySettings(settle_seconds=60), "127.0.0.1", clock=clock)
+    mine = "jobwaiter-0123456789ab-train"
+    rows = [_row(mine, "RUNNING", T0 + 10), _row("other", "FAILED", T0 + 20),
+            _row("busy", "RUNNING", T0 + 30)]
+    head = FakeHead(rows, captured=mine + "\n")
+    c = _check(w, head, monkeypatch)
+    assert not c.done and mine in c.detail and "other" not in c.detail
+    assert head.runs[0][-1] == ".jobwaiter/jobs/jobwaiter-0123456789ab/ray-jobs"
+    head.rows = [_row(mine, "SUCCEEDED", T0 + 10), *rows[1:]]
+    c = _check(w, head, monkeypatch)
+    # Exactly the captured id: an unrelated failed or running job changes nothing, and the
+    # ids are known, so there is no window to wait out.
+    assert c.done and c.ok and c.detail == f"1 Ray job succeeded: {mine} SUCCEEDED"
+
+
+def test_an_unreadable_record_is_not_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken(FakeHead):
+        def run(self, argv: list[str], **kw: object) -> CommandResult:
+            return CommandResult(tuple(argv), 1, "", "cat: Permission denied")
+
+    w = RayWaiter(RaySettings(settle_seconds=0), "127.0.0.1", clock=Clock())
+    c = _check(w, Broken([]), monkeypatch)
+    assert not c.done and "Permission denied, retrying" in c.detail
+
+
+def test_settle_seconds_is_validated() -> None:
+    assert RaySettings().settle_seconds == 10.0
+    with pytest.raises(ValueError):
+        RaySettings(settle_seconds=-1)

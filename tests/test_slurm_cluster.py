@@ -175,6 +175,7 @@ runtime:
   types: [slurm]
   slurm:
     slurm_conf: {slurm.conf}
+    settle_seconds: 2
 {extra}""")
 
 
@@ -263,18 +264,31 @@ def test_a_job_purged_before_the_first_look_is_read_from_the_log(env, slurm: Slu
 
 
 def test_scope_default_ignores_an_earlier_job_all_waits_for_it(env, slurm: Slurm, cli) -> None:  # type: ignore[no-untyped-def]
-    other = slurm.sbatch("-J", "unrelated", "--wrap", "sleep 6")
+    other = slurm.sbatch("-J", "unrelated", "--wrap", "sleep 12")
     time.sleep(2.5)  # past the clock slack: submitted before the job, not with it
     t0 = time.monotonic()
     r = cli("exec", str(config(env, slurm)), "true", "--tmux", "--job-waiter", "slurm",
             "--json")
     assert r.code == 0, r.err
-    assert time.monotonic() - t0 < 5, "the default scope waited for an earlier job"
+    assert time.monotonic() - t0 < 8, "the default scope waited for an earlier job"
     assert r.json["waiters"][1]["detail"] == "no Slurm job in scope"
     r = cli("exec", str(config(env, slurm)), "true", "--tmux", "--job-waiter", "slurm[all]",
             "--json")
     assert r.code == 0, r.err
     assert f"{other} (unrelated) COMPLETED, exit code 0" in r.json["waiters"][1]["detail"]
+
+
+def test_a_background_sbatch_that_registers_late_is_waited_for(env, slurm: Slurm, cli) -> None:  # type: ignore[no-untyped-def]
+    # The job exits at once; its sbatch reaches the controller a second later. The settle
+    # window (2 s here) keeps the waiter looking until it has.
+    mark = env.home / "bg.done"
+    inner = "sleep 1; " + sbatch_cmd(f"sleep 3; touch {mark}", "-J", "bg")
+    cmd = f"nohup bash -c {shlex.quote(inner)} > /dev/null 2>&1 &"
+    r = cli("exec", str(config(env, slurm)), cmd, "--tmux", "--job-waiter", "slurm", "--env",
+            f"SLURM_CONF={slurm.conf}", "--json")
+    assert r.code == 0, r.err
+    assert mark.exists(), f"the wait ended before the background batch job: {r.json}"
+    assert "(bg) COMPLETED, exit code 0" in r.json["waiters"][-1]["detail"]
 
 
 def test_controller_down_for_a_while_is_never_success(env, slurm: Slurm, cli) -> None:  # type: ignore[no-untyped-def]
@@ -334,6 +348,38 @@ def test_submit_runtime_slurm_passes_args_verbatim_and_waits_for_it(env, slurm: 
     assert r.code == 126, r.err
     assert [w["name"] for w in r.json["waiters"]] == ["tmux", "slurm"]
     assert "(argsjob) FAILED, exit code 4" in r.json["waiters"][1]["detail"]
+
+
+def test_submit_waits_for_its_own_job_not_an_unrelated_failing_one(env, slurm: Slurm, cli) -> None:  # type: ignore[no-untyped-def]
+    script = env.home / "ok.sh"
+    script.write_text("#!/bin/bash\n#SBATCH -J okjob\n#SBATCH -o /dev/null\nsleep 2\n")
+    cfg = config(env, slurm)
+    # Same user, while the submission runs, in its time scope: not its job.
+    ids: list[str] = []
+
+    def unrelated() -> None:
+        time.sleep(1)
+        ids.append(slurm.sbatch("-J", "unrelated-fail", "--wrap", "sleep 1; exit 7"))
+
+    t = threading.Thread(target=unrelated)
+    t.start()
+    r = cli("submit", "--runtime", "slurm", "--job-waiter", "slurm", "--env",
+            f"SLURM_CONF={slurm.conf}", "--json", str(cfg), str(script))
+    t.join()
+    (other,) = ids
+    assert r.code == 0, r.err
+    detail = r.json["waiters"][-1]["detail"]
+    assert detail.startswith("1 Slurm job completed: ") and "(okjob) COMPLETED" in detail
+    assert other not in detail
+    # The unrelated job did fail (else this test could not tell the scopes apart).
+
+    def ended() -> str:
+        return subprocess.run(["sacct", "-c", "-n", "-P", "-X", "-j", other,
+                               "--format=State,ExitCode"], env=slurm.env, capture_output=True,
+                              text=True, timeout=30, check=False).stdout.strip()
+
+    wait_for(lambda: ended() != "", 30)
+    assert ended().startswith("FAILED|7:"), ended()
 
 
 def test_activity_is_busy_while_a_batch_job_runs_or_waits_and_idle_after(env, slurm: Slurm) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,9 @@ lines of the job completion log."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
 from jobwaiter.runtimes.slurm.status import (
     ExitCode,
@@ -16,6 +19,8 @@ from jobwaiter.runtimes.slurm.status import (
     parse_squeue,
     wait_status,
 )
+from jobwaiter.runtimes.slurm.waiter import read_poll, script
+from jobwaiter.transport.base import CommandResult
 
 
 def n(value: int, set_: bool = True) -> dict[str, object]:
@@ -125,7 +130,7 @@ def _waiter_run(polls: list[list[dict[str, object]]], history: str, history_on: 
         jobs = next(queue)
         return 0, f"uid 0\nnow 1001\ncaptured\nsqueue 0\n{json.dumps({'jobs': jobs})}"
 
-    waiter = SlurmWaiter(SlurmSettings(history=history_on))
+    waiter = SlurmWaiter(SlurmSettings(history=history_on, settle_seconds=0))
     job = JobContext(name="jobwaiter-000000000000", head=MockTransport(head), started_at=1000.0)
     for _ in range(len(polls)):
         check = waiter.check(job, 0)
@@ -146,3 +151,94 @@ def test_a_job_seen_running_then_gone_is_taken_from_the_log() -> None:
 def test_a_job_seen_running_then_gone_and_not_in_the_log_is_unknown_never_success() -> None:
     check = _waiter_run([[RUNNING], [], [], [], [], []], "")
     assert not check.ok and "outcome unknown of 5 (x)" in check.detail
+
+
+# -- the probe's reply, and the scope it gives -------------------------------------------------
+
+def _probe(tmp_path: Path, record_text: str | None) -> CommandResult:
+    """Run the real probe.sh ``poll`` with a stub squeue on its BIN_DIR."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    squeue = bin_dir / "squeue"
+    squeue.write_text('#!/bin/sh\necho \'{"jobs": []}\'\n')
+    squeue.chmod(0o755)
+    record = tmp_path / "slurm-jobs"
+    if record_text is not None:
+        record.write_text(record_text)
+    argv = ["bash", "-c", script("probe"), "jw", "", str(bin_dir), "poll", str(record)]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False,
+                         env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    return CommandResult(tuple(argv), out.returncode, out.stdout, out.stderr)
+
+
+def test_the_probe_reply_keeps_every_captured_id(tmp_path: Path) -> None:
+    for text, ids in (("41\n", ["41"]), ("41\n42\n", ["41", "42"]), ("", []), (None, []),
+                      ("7", ["7"])):
+        sub = tmp_path / str(len(list(tmp_path.iterdir())))
+        sub.mkdir()
+        poll, problem = read_poll(_probe(sub, text))
+        assert problem == "", problem
+        assert poll.captured == ids, (text, poll.captured)
+
+
+def test_a_garbled_probe_reply_is_a_problem_never_an_open_scope() -> None:
+    for out in ("uid 0\nnow 1\ncaptured41\nsqueue 0\n{}",
+                "uid 0\nnow 1\ncaptured 41 x\nsqueue 0\n{}",
+                "uid 0\nnow 1\nsqueue 0\n{\"jobs\": []}\n\n"):
+        _, problem = read_poll(CommandResult(("probe",), 0, out))
+        assert problem, out
+
+
+def _scripted(captured: str, polls: list[list[dict[str, object]]], settle: float):  # type: ignore[no-untyped-def]
+    from jobwaiter.runtimes.slurm.settings import SlurmSettings
+    from jobwaiter.runtimes.slurm.waiter import SlurmWaiter
+    from jobwaiter.transport.mock import MockTransport
+    from jobwaiter.waiters.base import JobContext
+
+    queue = iter(polls)
+    clock = [0.0]
+
+    def head(argv: tuple[str, ...], _input: bytes | None) -> tuple[int, str]:
+        action = argv[6]
+        if action == "config":
+            return 0, "JobCompType = jobcomp/filetxt\nMinJobAge = 2 sec\n"
+        if action == "history":
+            return 0, ""
+        return 0, (f"uid 0\nnow 1001\ncaptured {captured}\nsqueue 0\n"
+                   f"{json.dumps({'jobs': next(queue)})}")
+
+    waiter = SlurmWaiter(SlurmSettings(settle_seconds=settle), clock=lambda: clock[0])
+    job = JobContext(name="jobwaiter-000000000000", head=MockTransport(head), started_at=1000.0)
+    return waiter, job, clock
+
+
+def test_captured_ids_are_the_scope_exactly_whatever_else_fails() -> None:
+    mine = {**RUNNING, "job_id": 41, "name": "ok"}
+    other = {**RUNNING, "job_id": 42, "name": "bad", "job_state": "FAILED", "exit_code": 256}
+    busy = {**RUNNING, "job_id": 43, "name": "busy"}
+    done = {**mine, "job_state": "COMPLETED", "end_time": 1003}
+    waiter, job, _ = _scripted("41", [[mine, other, busy], [done, other, busy]], settle=60)
+    first = waiter.check(job, 0)
+    assert not first.done and "41 (ok) RUNNING" in first.detail and "42" not in first.detail
+    # Known ids: no window to wait out, and nothing else in the queue counts.
+    check = waiter.check(job, 0)
+    assert check.done and check.ok, check.detail
+    assert check.detail == "1 Slurm job completed: 41 (ok) COMPLETED, exit code 0"
+
+
+def test_the_user_scope_is_not_done_before_the_settle_window() -> None:
+    late = {**RUNNING, "job_id": 9, "name": "late", "submit_time": 1002}
+    waiter, job, clock = _scripted("", [[], [late], [{**late, "job_state": "COMPLETED",
+                                                       "end_time": 1010}], []], settle=10)
+    check = waiter.check(job, 0)
+    assert not check.done and "no Slurm job in scope; looking 10s more" in check.detail
+    clock[0] = 4
+    assert not waiter.check(job, 0).done  # the background sbatch registered: waited for
+    clock[0] = 12
+    check = waiter.check(job, 0)
+    assert check.done and check.ok and "9 (late) COMPLETED" in check.detail
+    # Nothing ever: done once the window has passed.
+    waiter, job, clock = _scripted("", [[], []], settle=10)
+    assert not waiter.check(job, 0).done
+    clock[0] = 10
+    assert waiter.check(job, 0).ok

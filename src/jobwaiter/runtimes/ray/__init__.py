@@ -42,6 +42,11 @@ def _submit_script() -> str:
     return Path(__file__).with_name("submit_job.py").read_text()
 
 
+@lru_cache(maxsize=None)
+def _stop_jobs_script() -> str:
+    return Path(__file__).with_name("stop_jobs.py").read_text()
+
+
 class RayRuntime(Runtime):
     """Ray: a head on the head node, workers on the other nodes."""
 
@@ -156,7 +161,12 @@ class RayRuntime(Runtime):
                     f"~/{self.state_dir}/logs/{role}.out there:\n{tail}")
 
     def stop_commands(self, node: NodeLike, workers: Sequence[NodeLike]) -> list[list[str]]:
-        return [self._daemon_argv("stop", "head" if node.is_head else "worker")]
+        if not node.is_head:
+            return [self._daemon_argv("stop", "worker")]
+        # The jobs first, through the Jobs API: a running job holds Ray's drain on SIGTERM
+        # for its whole timeout (see stop_jobs.py); stopped, it ends in seconds.
+        return [["python3", "-c", _stop_jobs_script(), self.dashboard_url],
+                self._daemon_argv("stop", "head")]
 
     # -- status ------------------------------------------------------------------------------
 

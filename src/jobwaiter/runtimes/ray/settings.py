@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from jobwaiter.runtimes.base import check_settings
+from jobwaiter.runtimes.settle import DEFAULT_SETTLE
 
 PORT_KEYS = (
     "gcs_port", "dashboard_port", "client_server_port", "node_manager_port",
@@ -33,6 +34,11 @@ class RaySettings:
     must be short (default ``/tmp/jwray-<cluster_name>``). ``num_cpus``: what each node
     advertises (default: Ray's own, all cores). ``start_timeout``: how long ``jobwaiter
     start`` waits for the dashboard to answer and every node to join.
+
+    ``settle_seconds``: when the ray waiter (scoped by time, not by ids) finds nothing left
+    to wait for, it keeps looking this long after the job's end before it is satisfied, so
+    that a ``ray.init()`` driver started in the background, which registers a few seconds
+    later, is waited for too.
     """
 
     __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
@@ -52,6 +58,7 @@ class RaySettings:
     max_worker_port: int = 19999
     temp_dir: str | None = None
     num_cpus: int | None = None
+    settle_seconds: float = DEFAULT_SETTLE
     start_timeout: float = 120.0
 
     def __post_init__(self) -> None:
@@ -66,6 +73,8 @@ class RaySettings:
                              "min_worker_port must not be above max_worker_port"))
         if self.num_cpus is not None and self.num_cpus < 0:
             problems.append(("num_cpus", "num_cpus must not be negative"))
+        if self.settle_seconds < 0:
+            problems.append(("settle_seconds", "settle_seconds must not be negative"))
         if self.start_timeout <= 0:
             problems.append(("start_timeout", "start_timeout must be positive"))
         if self.temp_dir is not None and (not self.temp_dir.startswith("/")

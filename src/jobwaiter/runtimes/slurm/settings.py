@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from jobwaiter.runtimes.base import check_settings
+from jobwaiter.runtimes.settle import DEFAULT_SETTLE
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class SlurmSettings:
     whichever Slurm has. Off, or neither configured, such a job's outcome is unknown: the wait
     fails rather than guess.
 
+    ``settle_seconds``: when the slurm waiter (scoped by user and time, not by the ids
+    ``submit --runtime slurm`` captured) finds nothing left to wait for, it keeps looking
+    this long after the job's end before it is satisfied, so that an ``sbatch`` sent to the
+    background just before the job ended is waited for too.
+
     ``start_timeout``: how long ``jobwaiter start`` waits for the controller to answer.
     """
 
@@ -37,12 +43,15 @@ class SlurmSettings:
     bin_dir: str | None = None
     min_job_age: float | None = None
     history: bool = True
+    settle_seconds: float = DEFAULT_SETTLE
     start_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         problems: list[tuple[str, str]] = []
         if self.min_job_age is not None and self.min_job_age < 0:
             problems.append(("min_job_age", "min_job_age must not be negative"))
+        if self.settle_seconds < 0:
+            problems.append(("settle_seconds", "settle_seconds must not be negative"))
         if self.start_timeout <= 0:
             problems.append(("start_timeout", "start_timeout must be positive"))
         for key in ("slurm_conf", "bin_dir"):

@@ -14,7 +14,8 @@ unknown, which fails the wait. A controller that does not answer is "not yet", n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,6 +23,7 @@ from typing import Any, ClassVar
 from jobwaiter.errors import SpecError
 from jobwaiter.records import record_dir
 from jobwaiter.runtimes.base import BUSY, IDLE, UNKNOWN, Activity
+from jobwaiter.runtimes.settle import SettleWindow
 from jobwaiter.runtimes.slurm.settings import SlurmSettings
 from jobwaiter.runtimes.slurm.status import (
     SlurmJob,
@@ -65,8 +67,10 @@ class SlurmWaiter(Waiter):
                 "(slurm[all]: every job in the queue); fails if one failed")
     max_block: ClassVar[float] = 0.0
 
-    def __init__(self, settings: SlurmSettings, scope_all: bool = False) -> None:
+    def __init__(self, settings: SlurmSettings, scope_all: bool = False,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self.settle = SettleWindow(settings.settle_seconds, clock)
         self.scope_all = scope_all
         # Read once from `scontrol show config`: where ended jobs can be looked up, and how
         # long they stay in the queue.
@@ -96,6 +100,7 @@ class SlurmWaiter(Waiter):
     # -- one check ---------------------------------------------------------------------------
 
     def check(self, job: JobContext, block: float) -> Check:
+        self.settle.start()
         if self.source is None:
             problem = self._read_config(job)
             if problem:
@@ -114,7 +119,10 @@ class SlurmWaiter(Waiter):
             self._missing_polls = 0
             return Check.pending(f"{plural(len(active), 'Slurm job')} in progress: "
                                  f"{summary(active)}")
-        return self._settle(job, scope, {j.id for j in visible})
+        verdict = self._settle(job, scope, {j.id for j in visible})
+        if scope.exact:  # the captured ids are known; nothing else is to register
+            return verdict
+        return self.settle.hold(verdict, "Slurm job")
 
     def _read_config(self, job: JobContext) -> str:
         result = self._probe(job, "config")
@@ -260,12 +268,17 @@ def read_poll(result: CommandResult) -> tuple[Poll, str]:
     """The probe's ``poll`` answer: header lines, then squeue's JSON."""
     empty = Poll(None, 0.0, [], [])
     lines = result.stdout.split("\n", 4)
-    if not result.ok or len(lines) < 5 or not lines[0].startswith("uid "):
+    heads = [line.split() for line in lines[:4]]
+    # Each header line is its word, then its values: read by word, never by position alone.
+    if not result.ok or len(lines) < 5 or \
+            [h[:1] for h in heads] != [["uid"], ["now"], ["captured"], ["squeue"]]:
         return empty, f"the Slurm probe failed ({result.exit_status}): {result.tail(1)}"
-    uid = number(lines[0].split()[1] if len(lines[0].split()) > 1 else None)
-    now = float(number(lines[1].split()[-1]) or 0)
-    captured = lines[2].split()[1:]
-    rc = lines[3].split()[-1]
+    uid = number(heads[0][1] if len(heads[0]) > 1 else None)
+    now = float(number(heads[1][-1]) or 0)
+    captured = heads[2][1:]
+    if any(not c.isdigit() for c in captured):
+        return empty, f"the Slurm probe read unexpected job ids: {' '.join(captured)[:200]}"
+    rc = heads[3][-1]
     if rc != "0":
         first = lines[4].strip().splitlines()[:1]
         return empty, f"squeue failed ({rc}): {first[0][:200] if first else 'no output'}"

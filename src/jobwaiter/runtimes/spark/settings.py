@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
 from jobwaiter.runtimes.base import check_settings
+from jobwaiter.runtimes.settle import DEFAULT_SETTLE
 
 CLUSTER_MANAGERS = ("standalone", "yarn")
 
@@ -37,9 +38,10 @@ class SparkSettings:
     ``pyspark`` package of ``python`` there. ``python``: the Python that drivers and
     executors run (``spark.pyspark.python``).
 
-    ``settle_seconds``: when the spark waiter finds no application in its scope, it keeps
-    looking this long before it is satisfied, so that an application still starting up (a
-    ``spark-submit`` sent to the background just before the job ended) is not missed.
+    ``settle_seconds``: the spark waiter is not satisfied before this long after its first
+    look (after the job's end), so that an application still starting up (a
+    ``spark-submit`` sent to the background just before the job ended) is not missed (see
+    ``runtimes.settle``).
     ``start_timeout``: how long ``jobwaiter start`` waits for the master to answer and every
     worker to register.
     """
@@ -57,7 +59,7 @@ class SparkSettings:
     resource_manager: str | None = None
     spark_home: str | None = None
     python: str = "python3"
-    settle_seconds: float = 10.0
+    settle_seconds: float = DEFAULT_SETTLE
     start_timeout: float = 120.0
 
     def __post_init__(self) -> None:

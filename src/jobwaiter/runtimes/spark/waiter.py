@@ -21,6 +21,7 @@ from urllib.parse import quote, urlencode
 from jobwaiter.errors import SpecError
 from jobwaiter.runtimes.base import BUSY, IDLE, UNKNOWN, Activity, head_address, url_host
 from jobwaiter.runtimes.http import Answer, fetch
+from jobwaiter.runtimes.settle import SettleWindow
 from jobwaiter.runtimes.spark.apps import (
     CLOCK_SLACK_MS,
     YARN_ACTIVE,
@@ -62,7 +63,7 @@ class SparkWaiter(Waiter):
         self.scope_all = scope_all
         self.clock = clock
         self._seen_active: set[str] = set()
-        self._first_empty: float | None = None
+        self.settle = SettleWindow(settings.settle_seconds, clock)
 
     @classmethod
     def create(cls, args: tuple[Spec, ...], config: dict[str, Any]) -> Waiter:
@@ -79,6 +80,7 @@ class SparkWaiter(Waiter):
     # -- one check ---------------------------------------------------------------------------
 
     def check(self, job: JobContext, block: float) -> Check:
+        self.settle.start()
         since_ms = None if job.started_at is None else int(job.started_at * 1000)
         scope = Scope(self.scope_all, since_ms)
         if self.settings.cluster_manager == "yarn":
@@ -87,13 +89,13 @@ class SparkWaiter(Waiter):
             apps, problem = self._standalone(job)
         if problem:
             return Check.pending(f"{problem}, retrying")
-        return self._verdict(job, [a for a in apps if scope.covers(a, self._seen_active)])
+        verdict = self._verdict(job, [a for a in apps if scope.covers(a, self._seen_active)])
+        return self.settle.hold(verdict, "Spark application")
 
     def _verdict(self, job: JobContext, apps: list[App]) -> Check:
         active = [a for a in apps if a.active]
         self._seen_active.update(a.id for a in active)
         if active:
-            self._first_empty = None
             return Check.pending(f"{plural(len(active), 'Spark application')} in progress: "
                                  f"{summary(active)}")
         present = {a.id for a in apps}
@@ -104,13 +106,6 @@ class SparkWaiter(Waiter):
             return Check.failure(f"{plural(len(failed), 'Spark application')} did not "
                                  f"succeed: {summary(self._explain(job, failed), limit=8)}")
         if not apps:
-            now = self.clock()
-            if self._first_empty is None:
-                self._first_empty = now
-            left = self.settings.settle_seconds - (now - self._first_empty)
-            if left > 0:
-                return Check.pending(f"no Spark application in scope yet; looking {left:.0f}s "
-                                     "more for one still starting")
             return Check.success("no Spark application in scope")
         return Check.success(f"{plural(len(apps), 'Spark application')} succeeded: "
                              f"{summary(apps)}")

@@ -21,7 +21,10 @@ case $action in
     echo "uid $(id -u)"
     echo "now $(date +%s)"
     # Ids that submit --runtime slurm recorded for this job (none for other jobs).
-    printf 'captured'; [ -f "$1" ] && tr '\n' ' ' < "$1"; echo
+    # "captured", then a space before each id: an id glued to the word would be lost.
+    printf 'captured'
+    if [ -f "$1" ]; then while read -r id || [ -n "$id" ]; do [ -z "$id" ] || printf ' %s' "$id"; done < "$1"; fi
+    echo
     # 22.05 ignores filters with --json (it lists every job the controller holds); later
     # versions honour them, and --states=all keeps the ended jobs in the list.
     out=$(squeue --json --states=all 2>&1); rc=$?
