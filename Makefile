@@ -82,8 +82,11 @@ $(YARN_JARS)/.fetched: tests/yarn/pom.xml
 	  -DincludeScope=runtime -DoutputDirectory='$(YARN_JARS).tmp'
 	rm -rf '$(YARN_JARS)' && mv '$(YARN_JARS).tmp' '$(YARN_JARS)' && touch '$@'
 
+# Without a terminal (CI), pytest runs in a session of its own: a process the tests start
+# that signals its whole process group on its way out (pyspark's worker daemon sends SIGHUP
+# to its group) cannot take make and the shell with it. On a terminal, Ctrl-C reaches it.
 test: test-deps
-	$(BIN)/pytest -q
+	$$([ -t 0 ] || echo setsid -w) $(BIN)/pytest -q
 
 # The tiers are markers set by tests/conftest.py from what a test uses: head (tmux, screen,
 # jobs on the local provider), ssh (the private sshd farm), engine (Spark, Ray, Slurm).

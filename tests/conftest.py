@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,16 @@ import pytest
 
 from jobwaiter.cli.main import run as cli_run
 from tiers import tiers
+
+
+def _hung_up(signum: int, frame: object) -> None:
+    # A process the tests started signalled the whole process group of the test run (as
+    # pyspark's worker daemon does with SIGHUP on its way out). The run goes on; the children
+    # of the run keep the default action (a handler, unlike SIG_IGN, is not inherited).
+    sys.stderr.write("\nconftest: the test run's process group got SIGHUP; going on\n")
+
+
+signal.signal(signal.SIGHUP, _hung_up)
 
 LOCAL_YAML = """\
 cluster_name: test
