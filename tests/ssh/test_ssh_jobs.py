@@ -138,11 +138,14 @@ def test_remote_exit_255_is_the_jobs_status(ssh) -> None:
 def test_ctrl_c_reaches_the_remote_foreground_job(ssh) -> None:
     # (The sleep's output goes elsewhere: over ssh, a session lasts as long as some process
     # still holds its output, and a background job ignores SIGINT.)
-    cmd = "trap 'echo got-int; exit 5' INT; echo ready; sleep 30 >/dev/null 2>&1 & wait"
+    cmd = ("trap 'echo got-int; exit 5' INT; echo ready; sleep 30 >/dev/null 2>&1 & "
+           "touch ~/at-wait; wait")
     proc = ssh.spawn("exec", str(ssh.config), cmd)
     try:
         wait_for(ssh.head.job_started)
-        time.sleep(0.5)  # let the job reach its `wait`
+        # The trap is set once the job has come this far (however loaded the machine).
+        wait_for(lambda: (ssh.head.home / "at-wait").exists(), 30)
+        time.sleep(0.2)  # from `touch` to the `wait` builtin
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
