@@ -32,7 +32,6 @@ from jobwaiter.sessions import dump_argv
 from jobwaiter.transport.address import parse_host
 from jobwaiter.transport.frame import Frame
 from jobwaiter.transport.node import Node
-from jobwaiter.transport.ssh import remote_command
 
 KEYS_DIR = ".jobwaiter/keys"
 
@@ -84,6 +83,9 @@ def comment(cluster: str) -> str:
 def allowed(argvs: Sequence[Sequence[str]]) -> bytes:
     """The gate's allowed texts for these commands: for each, the remote command ssh sends
     (``transport.ssh.remote_command`` of its frame), split around the frame's nonce."""
+    # Imported here: a local cluster (and shell completion) never loads the SSH transport.
+    from jobwaiter.transport.ssh import remote_command
+
     pairs = b""
     for argv in argvs:
         frame = Frame.around(argv)
