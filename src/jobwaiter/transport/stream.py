@@ -45,17 +45,21 @@ def run_streaming(
     if input is not None and proc.stdin is not None:
         # A writer thread: a large input must not block while the pipes fill up.
         threading.Thread(target=_feed, args=(proc.stdin, input), daemon=True).start()
+    patience = 5.0
     try:
         returncode = proc.wait(timeout=timeout)
     except BaseException:  # a timeout or Ctrl-C: do not leave the process behind
         proc.kill()
         proc.wait()
+        # A child of it may still hold the pipes (it ends at its next write once we are
+        # gone): the caller was interrupted and must not wait for it.
+        patience = 0.2
         raise
     finally:
         for reader in readers:
             # The process is gone; a pipe still open means a child of it holds it (a
             # background daemon), which must not keep us here forever.
-            reader.join(timeout=5)
+            reader.join(timeout=patience)
     return subprocess.CompletedProcess(list(argv), returncode, b"".join(captured["stdout"]),
                                        b"".join(captured["stderr"]))
 
