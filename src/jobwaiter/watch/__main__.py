@@ -124,7 +124,9 @@ def _until_taken(taken: Callable[[], str | None]) -> str | None:
     """Start the watcher when none runs, until it has taken the order: ``taken()`` (asked
     while a watcher runs) says by whom. None when that did not happen within ARM_CONFIRM."""
     deadline = time.monotonic() + ARM_CONFIRM
-    spawned = -1e9
+    # A launch that wrote the order started a watcher moments ago (``ensure``): give it a
+    # second to take its lock before starting another, which could take over later.
+    spawned = time.monotonic() - SPAWN_GRACE + 1.0
     while time.monotonic() < deadline:
         running = files.watcher_running()
         by = taken() if running else None
